@@ -24,6 +24,18 @@ pub struct Config {
     pub clusters: BTreeMap<String, Cluster>,
 }
 
+impl Config {
+    /// The listener named `name`, if any.
+    pub fn listener(&self, name: &str) -> Option<&Listener> {
+        self.listeners.iter().find(|l| l.name == name)
+    }
+
+    /// The cluster named `name`, if any.
+    pub fn cluster(&self, name: &str) -> Option<&Cluster> {
+        self.clusters.get(name)
+    }
+}
+
 /// `[server]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Server {
@@ -206,8 +218,10 @@ impl Weight {
 
     /// A weight, if `value` is within `MIN..=MAX`.
     pub fn new(value: i64) -> Option<Self> {
-        let ok = (i64::from(Self::MIN)..=i64::from(Self::MAX)).contains(&value);
-        ok.then(|| Self(value as u16))
+        u16::try_from(value)
+            .ok()
+            .filter(|v| (Self::MIN..=Self::MAX).contains(v))
+            .map(Self)
     }
 
     /// The weight as a number.
