@@ -51,7 +51,10 @@ fn read_listeners(value: &Spanned<DeValue<'_>>, file: &mut FileConfig, issues: &
             None => {
                 // Remember the name, if readable, so routes naming it are not
                 // reported as dangling on top of the real error.
-                let name = item.get_ref().get("name").and_then(|n| n.get_ref().as_str());
+                let name = item
+                    .get_ref()
+                    .get("name")
+                    .and_then(|n| n.get_ref().as_str());
                 if let Some(name) = name {
                     file.unreadable.listeners.insert(name.to_owned());
                 }
@@ -62,7 +65,11 @@ fn read_listeners(value: &Spanned<DeValue<'_>>, file: &mut FileConfig, issues: &
 
 fn read_clusters(value: &Spanned<DeValue<'_>>, file: &mut FileConfig, issues: &mut Vec<Issue>) {
     let DeValue::Table(clusters) = value.get_ref() else {
-        issues.push(wrong_shape(value, "clusters", "a table of clusters ([clusters.NAME])"));
+        issues.push(wrong_shape(
+            value,
+            "clusters",
+            "a table of clusters ([clusters.NAME])",
+        ));
         return;
     };
     for (key, item) in clusters.iter() {
@@ -127,10 +134,7 @@ fn unknown_key(key: &Spanned<toml::de::DeString<'_>>, name: &str) -> Issue {
 fn wrong_shape(value: &Spanned<DeValue<'_>>, scope: &str, expected: &str) -> Issue {
     let found = value.get_ref().type_str();
     Issue {
-        at: At::Serde {
-            scope: scope.to_owned(),
-            span: Some(value.span()),
-        },
+        at: At::Key(scope.to_owned()),
         message: format!("expected {expected}, found {found}"),
     }
 }
@@ -159,6 +163,9 @@ mod tests {
             humanize("invalid type: integer `1`, expected struct FileRoute"),
             "invalid type: integer `1`, expected a table"
         );
-        assert_eq!(humanize("missing field `cluster`"), "missing required key `cluster`");
+        assert_eq!(
+            humanize("missing field `cluster`"),
+            "missing required key `cluster`"
+        );
     }
 }

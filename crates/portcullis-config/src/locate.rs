@@ -23,6 +23,8 @@ struct Entry {
     path: String,
     key: Range<usize>,
     value: Range<usize>,
+    /// A table opened by a `[header]` (its value span is the header).
+    header: bool,
 }
 
 /// Key paths and line starts of one source text.
@@ -43,6 +45,11 @@ impl<'s> Locator<'s> {
             .collect();
         let mut entries = Vec::new();
         walk_table(root.get_ref(), "", &mut entries);
+        for entry in &mut entries {
+            entry.header &= source
+                .get(entry.value.clone())
+                .is_some_and(|t| t.starts_with('['));
+        }
         let by_path = entries
             .iter()
             .enumerate()
@@ -66,8 +73,8 @@ impl<'s> Locator<'s> {
             }
             At::Serde { scope, span } => self.serde_place(scope, span, &issue.message),
             At::Syntax(span) => {
-                let offset = span.map_or(0, |s| s.start);
-                (self.key_on_line_before(offset), offset)
+                let offset = span.as_ref().map_or(0, |s| s.start);
+                (self.syntax_path(span, &issue.message), offset)
             }
         };
         let (line, col) = self.line_col(offset);
@@ -120,14 +127,34 @@ impl<'s> Locator<'s> {
         (path, span.start)
     }
 
-    /// A syntax error is usually about the value of the key before it on its line.
-    fn key_on_line_before(&self, offset: usize) -> String {
+    /// Best-effort key path for a syntax error: the key before it on its line (a bad
+    /// value), else the duplicated key itself, else the table it is in.
+    fn syntax_path(&self, span: Option<Range<usize>>, message: &str) -> String {
+        let offset = span.as_ref().map_or(0, |s| s.start);
         let line_start = self.line_start(offset);
-        self.entries
+        let on_line = self
+            .entries
             .iter()
-            .filter(|e| e.key.start >= line_start && e.key.end <= offset)
-            .max_by_key(|e| (e.key.start, e.path.len()))
-            .map_or_else(|| SYNTAX.to_owned(), |e| e.path.clone())
+            // Recovery may invent empty keys; they explain nothing.
+            .filter(|e| !e.key.is_empty() && e.key.start >= line_start && e.key.end <= offset)
+            .max_by_key(|e| (e.key.start, e.path.len()));
+        if let Some(entry) = on_line {
+            return entry.path.clone();
+        }
+        let table = self
+            .entries
+            .iter()
+            .filter(|e| e.header && e.value.start <= offset)
+            .max_by_key(|e| e.value.start)
+            .map_or("", |e| e.path.as_str());
+        let duplicate = span
+            .filter(|_| message == "duplicate key")
+            .and_then(|s| self.source.get(s));
+        match duplicate {
+            Some(key) => join(table, key.trim_matches(['"', '\''])),
+            None if table.is_empty() => SYNTAX.to_owned(),
+            None => table.to_owned(),
+        }
     }
 
     fn line_start(&self, offset: usize) -> usize {
@@ -175,6 +202,7 @@ fn walk_value(value: &Spanned<DeValue<'_>>, path: String, key: Range<usize>, out
         path: path.clone(),
         key: key.clone(),
         value: value.span(),
+        header: value.get_ref().is_table(),
     });
     match value.get_ref() {
         DeValue::Table(table) => walk_table(table, &path, out),

@@ -39,9 +39,18 @@ fn cluster(name: String, raw: FileCluster, path: &str, issues: &mut Issues) -> O
     let balance = issues.check(&at("balance"), values::one_of(&raw.balance, &BALANCES));
     let hash_on = issues.check(&at("hash_on"), values::hash_on(&raw.hash_on));
     let backends = backends(raw.backends, &at("backends"), issues);
-    let connect_timeout = issues.check(&at("connect_timeout"), values::positive_duration(&raw.connect_timeout));
-    let response_timeout = issues.check(&at("response_timeout"), values::positive_duration(&raw.response_timeout));
-    let pool_idle_timeout = issues.check(&at("pool_idle_timeout"), values::duration(&raw.pool_idle_timeout));
+    let connect_timeout = issues.check(
+        &at("connect_timeout"),
+        values::positive_duration(&raw.connect_timeout),
+    );
+    let response_timeout = issues.check(
+        &at("response_timeout"),
+        values::positive_duration(&raw.response_timeout),
+    );
+    let pool_idle_timeout = issues.check(
+        &at("pool_idle_timeout"),
+        values::duration(&raw.pool_idle_timeout),
+    );
     let pool_max_idle = issues.check(&at("pool_max_idle"), values::at_least(raw.pool_max_idle, 0));
     valid_name?;
     Some(Cluster {
@@ -70,7 +79,10 @@ fn backends(raw: Vec<FileBackend>, path: &str, issues: &mut Issues) -> Option<Ve
         let at = index(path, i);
         let key = raw.address.to_ascii_lowercase();
         if let Some(&first) = seen.get(&key) {
-            let message = format!("duplicate backend address {:?} (also backends[{first}])", raw.address);
+            let message = format!(
+                "duplicate backend address {:?} (also backends[{first}])",
+                raw.address
+            );
             issues.report(format!("{at}.address"), message);
         }
         seen.entry(key).or_insert(i);

@@ -25,7 +25,10 @@ pub(super) fn listeners(
     for (i, raw) in raw {
         let path = index("listeners", i);
         if let Some(&first) = names.get(&raw.name) {
-            let message = format!("duplicate listener name {:?} (also listeners[{first}])", raw.name);
+            let message = format!(
+                "duplicate listener name {:?} (also listeners[{first}])",
+                raw.name
+            );
             issues.report(format!("{path}.name"), message);
         }
         names.entry(raw.name.clone()).or_insert(i);
@@ -33,7 +36,10 @@ pub(super) fn listeners(
             continue;
         };
         if let Some(&first) = addresses.get(&listener.address) {
-            let message = format!("duplicate listener address {} (also listeners[{first}])", listener.address);
+            let message = format!(
+                "duplicate listener address {} (also listeners[{first}])",
+                listener.address
+            );
             issues.report(format!("{path}.address"), message);
         }
         // The admin endpoints must never be reachable on a data port.
@@ -50,14 +56,23 @@ fn listener(raw: FileListener, path: &str, issues: &mut Issues) -> Option<Listen
     let at = |key: &str| format!("{path}.{key}");
     let name = issues.check(&at("name"), values::name(&raw.name));
     let address = issues.check(&at("address"), values::socket_addr(&raw.address));
-    let max_connections = issues.check(&at("max_connections"), values::at_least(raw.max_connections, 1));
-    let header_timeout = issues.check(&at("header_timeout"), values::positive_duration(&raw.header_timeout));
+    let max_connections = issues.check(
+        &at("max_connections"),
+        values::at_least(raw.max_connections, 1),
+    );
+    let header_timeout = issues.check(
+        &at("header_timeout"),
+        values::positive_duration(&raw.header_timeout),
+    );
     let idle_timeout = issues.check(&at("idle_timeout"), values::duration(&raw.idle_timeout));
     let max_header_bytes = issues.check(
         &at("max_header_bytes"),
         values::at_least(raw.max_header_bytes, MIN_HEADER_BYTES),
     );
-    let max_body_bytes = issues.check(&at("max_body_bytes"), values::at_least(raw.max_body_bytes, 0));
+    let max_body_bytes = issues.check(
+        &at("max_body_bytes"),
+        values::at_least(raw.max_body_bytes, 0),
+    );
     let trusted_proxies: Vec<_> = raw
         .trusted_proxies
         .iter()

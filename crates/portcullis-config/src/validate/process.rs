@@ -13,7 +13,10 @@ pub(super) fn server(raw: FileServer, issues: &mut Issues) -> Option<Server> {
     let proxy_name = if values::is_token(&raw.proxy_name) {
         Some(raw.proxy_name)
     } else {
-        let message = format!("must be a non-empty HTTP token (letters, digits, \"-._~\"), got {:?}", raw.proxy_name);
+        let message = format!(
+            "must be a non-empty HTTP token (letters, digits, \"-._~\"), got {:?}",
+            raw.proxy_name
+        );
         issues.report("server.proxy_name", message);
         None
     };
@@ -22,7 +25,10 @@ pub(super) fn server(raw: FileServer, issues: &mut Issues) -> Option<Server> {
         ("always", ProxyStatusMode::Always),
         ("off", ProxyStatusMode::Off),
     ];
-    let proxy_status = issues.check("server.proxy_status", values::one_of(&raw.proxy_status, &modes));
+    let proxy_status = issues.check(
+        "server.proxy_status",
+        values::one_of(&raw.proxy_status, &modes),
+    );
     Some(Server {
         workers: workers?,
         drain_timeout: drain_timeout?,
@@ -36,7 +42,10 @@ pub(super) fn admin(raw: FileAdmin, issues: &mut Issues) -> Option<Admin> {
     let address = issues.check("admin.address", values::socket_addr(&raw.address));
     // An empty token would make every `Bearer` header with nothing after it valid.
     if raw.token.as_deref() == Some("") {
-        issues.report("admin.token", "must not be empty; remove the key to disable auth");
+        issues.report(
+            "admin.token",
+            "must not be empty; remove the key to disable auth",
+        );
         return None;
     }
     Some(Admin {
@@ -47,13 +56,19 @@ pub(super) fn admin(raw: FileAdmin, issues: &mut Issues) -> Option<Admin> {
 
 pub(super) fn log(raw: FileLog, issues: &mut Issues) -> Option<Log> {
     if raw.level.trim().is_empty() {
-        issues.report("log.level", "must not be empty (e.g. \"info\" or \"portcullis=debug\")");
+        issues.report(
+            "log.level",
+            "must not be empty (e.g. \"info\" or \"portcullis=debug\")",
+        );
     }
     let access = match raw.access.as_str() {
         "stdout" => Some(AccessLog::Stdout),
         "off" => Some(AccessLog::Off),
         "" => {
-            issues.report("log.access", "must be \"stdout\", \"off\" or a file path, got \"\"");
+            issues.report(
+                "log.access",
+                "must be \"stdout\", \"off\" or a file path, got \"\"",
+            );
             None
         }
         path => Some(AccessLog::File(path.into())),

@@ -33,12 +33,19 @@ impl<'a> Known<'a> {
             .chain(unreadable.clusters.iter())
             .map(String::as_str)
             .collect();
-        Self { listeners, clusters }
+        Self {
+            listeners,
+            clusters,
+        }
     }
 }
 
 /// Validate every route; `None` if any of them is wrong.
-pub(super) fn routes(raw: Vec<(usize, FileRoute)>, known: &Known<'_>, issues: &mut Issues) -> Option<Vec<Route>> {
+pub(super) fn routes(
+    raw: Vec<(usize, FileRoute)>,
+    known: &Known<'_>,
+    issues: &mut Issues,
+) -> Option<Vec<Route>> {
     let routes: Vec<_> = raw
         .into_iter()
         .map(|(i, route)| known.route(route, &index("routes", i), issues))
@@ -50,9 +57,21 @@ impl Known<'_> {
     fn route(&self, raw: FileRoute, path: &str, issues: &mut Issues) -> Option<Route> {
         let mut ok = true;
         if let Some(listener) = &raw.listener {
-            ok &= exists("listener", &self.listeners, listener, &format!("{path}.listener"), issues);
+            ok &= exists(
+                "listener",
+                &self.listeners,
+                listener,
+                &format!("{path}.listener"),
+                issues,
+            );
         }
-        ok &= exists("cluster", &self.clusters, &raw.cluster, &format!("{path}.cluster"), issues);
+        ok &= exists(
+            "cluster",
+            &self.clusters,
+            &raw.cluster,
+            &format!("{path}.cluster"),
+            issues,
+        );
         let host = match &raw.host {
             Some(host) => issues.check(&format!("{path}.host"), values::host_match(host)),
             None => Some(HostMatch::Any),
@@ -69,7 +88,6 @@ impl Known<'_> {
             cluster: raw.cluster,
         })
     }
-
 }
 
 /// Whether `name` is among `names`; reports it (listing the defined ones) if not.
@@ -78,7 +96,11 @@ fn exists(what: &str, names: &BTreeSet<&str>, name: &str, path: &str, issues: &m
         return true;
     }
     let known: Vec<String> = names.iter().map(|n| format!("{n:?}")).collect();
-    let known = if known.is_empty() { "none".to_owned() } else { known.join(", ") };
+    let known = if known.is_empty() {
+        "none".to_owned()
+    } else {
+        known.join(", ")
+    };
     issues.report(path, format!("no {what} named {name:?} (defined: {known})"));
     false
 }

@@ -10,8 +10,9 @@ use crate::types::{HashOn, HostMatch, Weight};
 
 /// A humantime duration such as `250ms`, `2s` or `5m`.
 pub(crate) fn duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text)
-        .map_err(|e| format!("invalid duration {text:?}: {e} (expected e.g. \"250ms\", \"2s\", \"5m\")"))
+    humantime::parse_duration(text).map_err(|e| {
+        format!("invalid duration {text:?}: {e} (expected e.g. \"250ms\", \"2s\", \"5m\")")
+    })
 }
 
 /// A duration that must not be zero: zero would fail every request at once.
@@ -40,7 +41,11 @@ pub(crate) fn at_least(value: i64, min: i64) -> Result<usize, String> {
 /// A backend weight in `1..=1000`.
 pub(crate) fn weight(value: i64) -> Result<Weight, String> {
     Weight::new(value).ok_or_else(|| {
-        format!("must be between {} and {}, got {value}", Weight::MIN, Weight::MAX)
+        format!(
+            "must be between {} and {}, got {value}",
+            Weight::MIN,
+            Weight::MAX
+        )
     })
 }
 
@@ -49,17 +54,27 @@ pub(crate) fn one_of<T: Copy>(text: &str, choices: &[(&str, T)]) -> Result<T, St
     if let Some((_, value)) = choices.iter().find(|(name, _)| *name == text) {
         return Ok(*value);
     }
-    let names: Vec<String> = choices.iter().map(|(name, _)| format!("{name:?}")).collect();
+    let names: Vec<String> = choices
+        .iter()
+        .map(|(name, _)| format!("{name:?}"))
+        .collect();
     Err(format!("must be one of {}, got {text:?}", names.join(", ")))
 }
 
 /// A backend `host:port`: a DNS name, an IPv4 literal or a bracketed IPv6 literal.
 /// Returns the host (IPv6 without brackets) and the port.
 pub(crate) fn host_port(text: &str) -> Result<(String, u16), String> {
-    let bad = |why: &str| format!("invalid backend address {text:?}: {why} (expected host:port, IPv6 as \"[::1]:80\")");
+    let bad = |why: &str| {
+        format!(
+            "invalid backend address {text:?}: {why} (expected host:port, IPv6 as \"[::1]:80\")"
+        )
+    };
     let (host, port) = if let Some(rest) = text.strip_prefix('[') {
-        let (ip, port) = rest.split_once("]:").ok_or_else(|| bad("missing \"]:PORT\""))?;
-        ip.parse::<Ipv6Addr>().map_err(|_| bad("not an IPv6 address in brackets"))?;
+        let (ip, port) = rest
+            .split_once("]:")
+            .ok_or_else(|| bad("missing \"]:PORT\""))?;
+        ip.parse::<Ipv6Addr>()
+            .map_err(|_| bad("not an IPv6 address in brackets"))?;
         (ip, port)
     } else {
         let (host, port) = text.rsplit_once(':').ok_or_else(|| bad("missing port"))?;
@@ -84,7 +99,9 @@ fn is_hostname(host: &str) -> bool {
         && host.split('.').all(|label| {
             !label.is_empty()
                 && label.len() <= 63
-                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                && label
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         })
 }
 
@@ -102,7 +119,11 @@ pub(crate) fn cidr(text: &str) -> Result<IpNet, String> {
 /// Lowercased, since hosts compare case-insensitively.
 pub(crate) fn host_match(text: &str) -> Result<HostMatch, String> {
     let host = text.to_ascii_lowercase();
-    let bad = || format!("invalid host {text:?} (expected \"name.example\", \"*.example\" or \"*\"; no port)");
+    let bad = || {
+        format!(
+            "invalid host {text:?} (expected \"name.example\", \"*.example\" or \"*\"; no port)"
+        )
+    };
     if host == "*" {
         return Ok(HostMatch::Any);
     }
