@@ -24,4 +24,7 @@ mod validate;
 
 pub use error::{ConfigError, ConfigErrors};
 pub use parse::{load, parse};
-pub use types::*;
+pub use types::{
+    AccessLog, Admin, Backend, Balance, Cluster, Config, HashOn, HostMatch, Listener, Log,
+    LogFormat, ProxyStatusMode, Route, Server, Weight,
+};

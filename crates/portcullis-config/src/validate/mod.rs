@@ -38,6 +38,12 @@ impl TryFrom<FileConfig> for Config {
         })();
         match config {
             Some(config) if issues.0.is_empty() => Ok(config),
+            _ if issues.0.is_empty() => {
+                // Every `None` above comes with a report; this keeps a future slip
+                // from turning into an error list that says nothing.
+                issues.report("(config)", "invalid configuration");
+                Err(issues.0)
+            }
             _ => Err(issues.0),
         }
     }

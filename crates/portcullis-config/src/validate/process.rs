@@ -6,6 +6,7 @@ use crate::types::{AccessLog, Admin, Log, LogFormat, ProxyStatusMode, Server};
 
 use super::values;
 
+/// `[server]`; `None` if any value is invalid (reported).
 pub(super) fn server(raw: FileServer, issues: &mut Issues) -> Option<Server> {
     let workers = issues.check("server.workers", values::at_least(raw.workers, 0));
     let drain_timeout = issues.check("server.drain_timeout", values::duration(&raw.drain_timeout));
@@ -38,6 +39,7 @@ pub(super) fn server(raw: FileServer, issues: &mut Issues) -> Option<Server> {
     })
 }
 
+/// `[admin]`; `None` if any value is invalid (reported).
 pub(super) fn admin(raw: FileAdmin, issues: &mut Issues) -> Option<Admin> {
     let address = issues.check("admin.address", values::socket_addr(&raw.address));
     // An empty token would make every `Bearer` header with nothing after it valid.
@@ -54,30 +56,29 @@ pub(super) fn admin(raw: FileAdmin, issues: &mut Issues) -> Option<Admin> {
     })
 }
 
+/// `[log]`; `None` if any value is invalid (reported).
 pub(super) fn log(raw: FileLog, issues: &mut Issues) -> Option<Log> {
-    if raw.level.trim().is_empty() {
-        issues.report(
-            "log.level",
-            "must not be empty (e.g. \"info\" or \"portcullis=debug\")",
-        );
-    }
+    let level = if raw.level.trim().is_empty() {
+        let message = "must not be empty (e.g. \"info\" or \"portcullis=debug\")";
+        issues.report("log.level", message);
+        None
+    } else {
+        Some(raw.level)
+    };
     let access = match raw.access.as_str() {
         "stdout" => Some(AccessLog::Stdout),
         "off" => Some(AccessLog::Off),
         "" => {
-            issues.report(
-                "log.access",
-                "must be \"stdout\", \"off\" or a file path, got \"\"",
-            );
+            let message = "must be \"stdout\", \"off\" or a file path, got \"\"";
+            issues.report("log.access", message);
             None
         }
         path => Some(AccessLog::File(path.into())),
     };
     let formats = [("json", LogFormat::Json), ("text", LogFormat::Text)];
     let format = issues.check("log.format", values::one_of(&raw.format, &formats));
-    let level = (!raw.level.trim().is_empty()).then_some(raw.level)?;
     Some(Log {
-        level,
+        level: level?,
         access: access?,
         format: format?,
     })
