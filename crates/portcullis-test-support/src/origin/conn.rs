@@ -20,12 +20,13 @@ pub(super) async fn serve(stream: TcpStream, connection_index: usize, shared: Ar
     let mut idle_since = Instant::now();
     // Each pass handles one request; see the doc comment for how it ends.
     for request_index in 0.. {
-        let script = shared.script();
-        if !wait_for_request(&mut io, script.idle_close).await {
+        if !wait_for_request(&mut io, shared.script().idle_close).await {
             respond::close(io).await;
             return;
         }
         let idle = idle_since.elapsed();
+        // Read again: set_script may have run while this connection idled.
+        let script = shared.script();
         let ctx = Ctx {
             shared: &shared,
             script: &script,
