@@ -63,3 +63,13 @@ fn errors_display_one_per_line() {
         (2, 11, "server.workers")
     );
 }
+
+#[test]
+fn truncated_files_never_panic() {
+    // Every prefix of the example is some kind of broken file; each must come back
+    // as errors or a config, never a panic.
+    let source = std::fs::read_to_string(EXAMPLE).expect("example readable");
+    for (end, _) in source.char_indices() {
+        let _ = portcullis_config::parse(&source[..end], "t.toml");
+    }
+}

@@ -212,3 +212,21 @@ fn validation_errors_across_sections_come_in_file_order() {
         .collect();
     assert_eq!(lines, ["2", "6", "9", "11"], "{errors:#?}");
 }
+
+#[test]
+fn columns_count_characters_not_bytes() {
+    let errors = errors(&listener("trusted_proxies = [\"ü\", \"x\"]\n"));
+    let places: Vec<&str> = errors
+        .iter()
+        .map(|e| e.split(": ").next().unwrap_or(""))
+        .collect();
+    assert_eq!(places, ["t.toml:4:20", "t.toml:4:25"]);
+}
+
+#[test]
+fn crlf_line_endings() {
+    assert_eq!(
+        error("[log]\r\nformat = \"xml\"\r\n"),
+        "t.toml:2:10: log.format: must be one of \"json\", \"text\", got \"xml\""
+    );
+}
