@@ -70,6 +70,7 @@ pub async fn raw_exchange(
 ///
 /// HEAD is recognised when a write starts with `HEAD `, so its response is
 /// read without a body.
+#[derive(Debug)]
 pub struct RawClient {
     io: HttpIo,
     timeout: Duration,
@@ -98,8 +99,8 @@ impl RawClient {
     }
 
     /// The local address of the connection.
-    pub fn local_addr(&mut self) -> io::Result<SocketAddr> {
-        self.io.stream().local_addr()
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().local_addr()
     }
 
     /// Writes raw bytes (a whole request, or a piece of one).

@@ -15,7 +15,7 @@
 //! - `client.rs`: [`raw_exchange`] and [`RawClient`] returning [`RawResponse`].
 //! - `blackhole.rs`: [`unaccepting_listener`] (connects hang) and
 //!   [`closed_port`] (connects are refused).
-//! - `http_io.rs`: the HTTP/1.1 framing both sides share (private).
+//! - `http_io/`: HTTP/1.1 reading and framing both sides share (private).
 
 mod action;
 mod blackhole;

@@ -73,3 +73,13 @@ async fn content_length_body_is_counted_before_responding() {
         204
     );
 }
+
+#[tokio::test]
+async fn expect_continue_gets_an_interim_100() {
+    let origin = FakeOrigin::start(Script::ok()).await;
+    let mut client = RawClient::connect(origin.addr()).await.unwrap();
+    let head = b"POST / HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n";
+    assert_eq!(client.send(head).await.unwrap().status, 100);
+    assert_eq!(client.send(b"hi").await.unwrap().status, 200);
+    assert_eq!(origin.received()[0].body_len, 2);
+}

@@ -9,7 +9,7 @@ use tokio::time::{timeout, Instant};
 
 use super::respond::{self, Reply};
 use super::state::Shared;
-use crate::http_io::{self, HttpIo, RequestHead};
+use crate::http_io::{self, Framing, HttpIo, RequestHead};
 use crate::{ReceivedRequest, Script};
 
 /// Serves `stream` until the peer closes, an I/O error, a closing action or
@@ -77,6 +77,10 @@ async fn handle_request(io: &mut HttpIo, ctx: Ctx<'_>) -> Reply {
     let Ok(framing) = http_io::request_framing(&head.headers) else {
         return Reply::Close;
     };
+    if framing != Framing::Empty && expects_continue(&head) {
+        // Like real servers: invite the body a client is holding back.
+        let _ = io.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await;
+    }
     let mut body_len = 0u64;
     let body = io
         .read_body(framing, &mut |chunk| body_len += chunk.len() as u64)
@@ -124,4 +128,10 @@ fn wants_keep_alive(head: &RequestHead) -> bool {
     } else {
         !http_io::connection_has(&head.headers, "close")
     }
+}
+
+fn expects_continue(head: &RequestHead) -> bool {
+    head.headers
+        .iter()
+        .any(|(name, value)| name == "expect" && value.trim().eq_ignore_ascii_case("100-continue"))
 }

@@ -23,8 +23,11 @@ use state::Shared;
 /// A scripted origin listening on `127.0.0.1` (random port).
 ///
 /// Serves keep-alive HTTP/1.1 (and 1.0) on any number of concurrent
-/// connections; reads request bodies fully (Content-Length or chunked),
-/// counting but not storing them. Dropping it is [`FakeOrigin::stop`].
+/// connections, pipelining included; reads request bodies fully
+/// (Content-Length or chunked), counting but not storing them, and answers
+/// `Expect: 100-continue` with `100 Continue` first. A head that does not
+/// parse closes the connection without an answer and is not counted.
+/// Dropping it is [`FakeOrigin::stop`].
 #[derive(Debug)]
 pub struct FakeOrigin {
     addr: SocketAddr,
