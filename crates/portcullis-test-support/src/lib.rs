@@ -5,6 +5,25 @@
 //! garbage, hang, or lose the keep-alive race on purpose. Everything binds
 //! `127.0.0.1:0` and stops when its handle is dropped.
 //!
+//! ```
+//! use std::time::Duration;
+//! use portcullis_test_support::{raw_exchange, Action, FakeOrigin, Script};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! // Healthy on /healthz, but every other request is reset.
+//! let origin = FakeOrigin::start(Script::new(|req| match req.path.as_str() {
+//!     "/healthz" => Action::ok(),
+//!     _ => Action::Reset,
+//! }))
+//! .await;
+//! let get = b"GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n";
+//! let res = raw_exchange(origin.addr(), get, Duration::from_secs(5)).await.unwrap();
+//! assert_eq!((res.status, res.text().as_str()), (200, "ok"));
+//! assert_eq!(origin.received()[0].path, "/healthz");
+//! # }
+//! ```
+//!
 //! # Layout
 //!
 //! - `origin/`: [`FakeOrigin`], the scripted origin (accept loop, one task

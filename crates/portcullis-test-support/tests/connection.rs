@@ -73,7 +73,7 @@ async fn close_after_n_responses() {
 
 #[tokio::test]
 async fn idle_close_silently_closes_an_idle_connection() {
-    let script = Script::ok().idle_close(Duration::from_millis(200));
+    let script = Script::ok().idle_close(Duration::from_millis(500));
     let origin = FakeOrigin::start(script).await;
     let mut client = RawClient::connect(origin.addr()).await.unwrap();
     assert!(!client.send(GET).await.unwrap().closed);
@@ -85,13 +85,13 @@ async fn idle_close_silently_closes_an_idle_connection() {
 
 #[tokio::test]
 async fn drop_reused_after_idle_loses_the_keep_alive_race() {
-    let script = Script::ok().drop_reused_after_idle(Duration::from_millis(100));
+    let script = Script::ok().drop_reused_after_idle(Duration::from_millis(500));
     let origin = FakeOrigin::start(script).await;
     let mut client = RawClient::connect(origin.addr()).await.unwrap();
     client.send(GET).await.unwrap();
     // Reused quickly: answered.
     client.send(GET).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
     let err = client.send(GET).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::UnexpectedEof);
     // The dropped request was read and recorded.
@@ -106,7 +106,7 @@ async fn drop_reused_after_idle_loses_the_keep_alive_race() {
 
 #[tokio::test]
 async fn max_concurrent_counts_overlapping_requests() {
-    let slow = Response::ok().delay(Duration::from_millis(300));
+    let slow = Response::ok().delay(Duration::from_millis(500));
     let origin = FakeOrigin::start(Script::always(slow.into())).await;
     let addr = origin.addr();
     let clients: Vec<_> = (0..4)

@@ -74,32 +74,11 @@ async fn handle_request(io: &mut HttpIo, ctx: Ctx<'_>) -> Reply {
         return Reply::Close;
     };
     let (index, _in_flight) = ctx.shared.begin_request();
-    let Ok(framing) = http_io::request_framing(&head.headers) else {
-        return Reply::Close;
-    };
-    if framing != Framing::Empty && expects_continue(&head) {
-        // Like real servers: invite the body a client is holding back.
-        let _ = io.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await;
-    }
-    let mut body_len = 0u64;
-    let body = io
-        .read_body(framing, &mut |chunk| body_len += chunk.len() as u64)
-        .await;
     let keep_alive = wants_keep_alive(&head);
-    let request = ReceivedRequest {
-        method: head.method,
-        path: head.path,
-        headers: head.headers,
-        body_len,
-        body_complete: body.is_ok(),
-        connection_index: ctx.connection_index,
-        request_index_on_connection: ctx.request_index,
-        index,
+    let request = match receive(io, head, &ctx, index).await {
+        Ok(request) => request,
+        Err(reply) => return reply,
     };
-    ctx.shared.record(request.clone());
-    if body.is_err() {
-        return Reply::Gone;
-    }
     let raced = ctx.request_index > 0
         && ctx
             .script
@@ -118,6 +97,37 @@ async fn handle_request(io: &mut HttpIo, ctx: Ctx<'_>) -> Reply {
         head_request: request.method.eq_ignore_ascii_case("HEAD"),
     };
     respond::act(io, ctx.script.decide(&request), &request, opts).await
+}
+
+/// Reads the body (counting it) and records the request, complete or not.
+/// `Err` says how to end the connection when no answer is possible.
+async fn receive(
+    io: &mut HttpIo,
+    head: RequestHead,
+    ctx: &Ctx<'_>,
+    index: usize,
+) -> Result<ReceivedRequest, Reply> {
+    let framing = http_io::request_framing(&head.headers).map_err(|_| Reply::Close)?;
+    if framing != Framing::Empty && expects_continue(&head) {
+        // Like real servers: invite the body a client is holding back.
+        let _ = io.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await;
+    }
+    let mut body_len = 0u64;
+    let body = io
+        .read_body(framing, &mut |chunk| body_len += chunk.len() as u64)
+        .await;
+    let request = ReceivedRequest {
+        method: head.method,
+        path: head.path,
+        headers: head.headers,
+        body_len,
+        body_complete: body.is_ok(),
+        connection_index: ctx.connection_index,
+        request_index_on_connection: ctx.request_index,
+        index,
+    };
+    ctx.shared.record(request.clone());
+    body.map(|_| request).map_err(|_| Reply::Gone)
 }
 
 /// HTTP/1.1 keeps the connection unless `Connection: close`; HTTP/1.0 only
