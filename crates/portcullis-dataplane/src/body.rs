@@ -1,0 +1,158 @@
+//! Body types that flow through the proxy in both directions.
+
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use hyper::body::Incoming;
+use tokio::sync::mpsc;
+
+use crate::upstream::PooledBody;
+
+/// Why a request body could not be read to its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum BodyError {
+    /// The body exceeded the listener's `max_body_bytes`.
+    #[error("request body exceeds max_body_bytes")]
+    TooLarge,
+    /// The client went away mid-body.
+    #[error("client closed the connection mid-body")]
+    ClientClosed,
+    /// The body's framing (chunked encoding) is broken.
+    #[error("malformed request body framing")]
+    Malformed,
+}
+
+/// A request body on its way upstream, counted against `max_body_bytes`.
+pub struct RequestBody {
+    source: Source,
+    remaining_hint: Option<u64>,
+    received: u64,
+    limit: Option<u64>,
+}
+
+enum Source {
+    Empty,
+    /// Fed by the HTTP/1.1 connection task, which owns the socket.
+    Channel(mpsc::Receiver<Result<Bytes, BodyError>>),
+    /// An HTTP/2 stream.
+    H2(Incoming),
+}
+
+impl RequestBody {
+    /// A body with nothing in it.
+    pub fn empty() -> Self {
+        Self { source: Source::Empty, remaining_hint: Some(0), received: 0, limit: None }
+    }
+
+    pub(crate) fn channel(
+        rx: mpsc::Receiver<Result<Bytes, BodyError>>,
+        length: Option<u64>,
+    ) -> Self {
+        Self { source: Source::Channel(rx), remaining_hint: length, received: 0, limit: None }
+    }
+
+    pub(crate) fn h2(incoming: Incoming, limit: Option<u64>) -> Self {
+        let remaining_hint = incoming.size_hint().exact();
+        Self { source: Source::H2(incoming), remaining_hint, received: 0, limit }
+    }
+
+    fn count(&mut self, data: &Bytes) -> Result<(), BodyError> {
+        self.received += data.len() as u64;
+        match self.limit {
+            Some(limit) if self.received > limit => Err(BodyError::TooLarge),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Body for RequestBody {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        let this = &mut *self;
+        let next = match &mut this.source {
+            Source::Empty => None,
+            Source::Channel(rx) => ready!(rx.poll_recv(cx)),
+            Source::H2(incoming) => match ready!(Pin::new(incoming).poll_frame(cx)) {
+                None => None,
+                Some(Err(_)) => Some(Err(BodyError::ClientClosed)),
+                Some(Ok(frame)) => match frame.into_data() {
+                    Ok(data) => Some(Ok(data)),
+                    // Request trailers are not forwarded.
+                    Err(_) => return Poll::Ready(None),
+                },
+            },
+        };
+        Poll::Ready(match next {
+            None => {
+                this.source = Source::Empty;
+                None
+            }
+            Some(Err(e)) => Some(Err(e)),
+            Some(Ok(data)) => Some(this.count(&data).map(|()| Frame::data(data))),
+        })
+    }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(self.source, Source::Empty)
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self.remaining_hint {
+            Some(n) => SizeHint::with_exact(n.saturating_sub(self.received)),
+            None => SizeHint::default(),
+        }
+    }
+}
+
+/// A response body on its way to the client: generated here, or relayed from an origin.
+pub enum ResponseBody {
+    /// A body held whole in memory (generated responses).
+    Full(Option<Bytes>),
+    /// An origin's body, returning its connection to the pool when done.
+    Upstream(PooledBody),
+}
+
+impl ResponseBody {
+    /// An empty body.
+    pub fn empty() -> Self {
+        Self::Full(None)
+    }
+}
+
+impl Body for ResponseBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        match self.get_mut() {
+            ResponseBody::Full(data) => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
+            ResponseBody::Upstream(body) => Pin::new(body).poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            ResponseBody::Full(data) => data.is_none(),
+            ResponseBody::Upstream(body) => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            ResponseBody::Full(data) => {
+                SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
+            }
+            ResponseBody::Upstream(body) => body.size_hint(),
+        }
+    }
+}

@@ -1,0 +1,206 @@
+//! One HTTP/1.1 client connection: read a head, stream the body up while the proxy
+//! works, write the response, repeat while keep-alive allows.
+
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use http::Method;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
+use tokio::sync::mpsc;
+use tokio::time::{timeout_at, Instant};
+use tokio_util::sync::CancellationToken;
+
+use super::body::{pump, PumpEnd};
+use super::head::{self, BodyFraming, Head, Rejection};
+use super::write::{write_response, Answering, Written};
+use crate::access_log::{LoggedBody, RequestLog};
+use crate::proxy::{self, ConnInfo, Failure};
+use crate::{Cause, RequestBody, Shared};
+
+/// Initial read buffer; grows up to `max_header_bytes` for a head.
+const READ_BUFFER: usize = 4096;
+/// Response bytes gathered before a write.
+const WRITE_BUFFER: usize = 8192;
+
+/// Serves requests on one connection until it closes, idles out or the server drains.
+/// `buf` holds bytes already read from `reader`.
+pub(crate) async fn serve<R, W>(
+    shared: Arc<Shared>,
+    conn: ConnInfo,
+    mut reader: R,
+    writer: W,
+    mut buf: BytesMut,
+    shutdown: CancellationToken,
+) where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let mut writer = BufWriter::with_capacity(WRITE_BUFFER, writer);
+    let mut first = true;
+    loop {
+        let head = match read_head(&mut reader, &mut buf, &conn, first, &shutdown).await {
+            Ok(Some(head)) => head,
+            Ok(None) => break,
+            Err(rejection) => {
+                reject(&shared, &conn, &mut writer, rejection).await;
+                break;
+            }
+        };
+        first = false;
+        if !exchange(&shared, &conn, &mut reader, &mut writer, &mut buf, head, &shutdown).await {
+            break;
+        }
+    }
+    linger_close(&mut reader, &mut writer).await;
+}
+
+/// Reads the next head. `Ok(None)`: the connection ended or idled out quietly.
+async fn read_head<R: AsyncRead + Unpin>(
+    reader: &mut R,
+    buf: &mut BytesMut,
+    conn: &ConnInfo,
+    first: bool,
+    shutdown: &CancellationToken,
+) -> Result<Option<Head>, Rejection> {
+    let limits = &conn.limits;
+    if buf.is_empty() {
+        // Waiting between requests: idle timeout, or the server is draining.
+        let wait = if first { limits.header_timeout } else { limits.idle_timeout };
+        buf.reserve(READ_BUFFER);
+        tokio::select! {
+            read = tokio::time::timeout(wait, reader.read_buf(buf)) => match read {
+                Ok(Ok(n)) if n > 0 => {}
+                _ => return Ok(None),
+            },
+            () = shutdown.cancelled() => return Ok(None),
+        }
+    }
+    let deadline = Instant::now() + limits.header_timeout;
+    loop {
+        if let Some(head) = head::parse(buf)? {
+            return Ok(Some(head));
+        }
+        if buf.len() >= limits.max_header_bytes {
+            return Err(Rejection { cause: Cause::HeaderTooLarge, accept: None });
+        }
+        buf.reserve(READ_BUFFER.min(limits.max_header_bytes + 1 - buf.len()));
+        match timeout_at(deadline, reader.read_buf(buf)).await {
+            Ok(Ok(n)) if n > 0 => {}
+            Ok(_) => return Ok(None), // closed mid-head: nobody to answer
+            Err(_) => return Err(Rejection { cause: Cause::HeaderTimeout, accept: None }),
+        }
+    }
+}
+
+/// One request and its response. `false`: the connection must close.
+async fn exchange<R, W>(
+    shared: &Arc<Shared>,
+    conn: &ConnInfo,
+    reader: &mut R,
+    writer: &mut BufWriter<W>,
+    buf: &mut BytesMut,
+    head: Head,
+    shutdown: &CancellationToken,
+) -> bool
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let Head { request, framing, keep_alive, expects_continue } = head;
+    let limit = conn.limits.max_body_bytes;
+    let too_large = matches!(framing, BodyFraming::Length(n) if limit.is_some_and(|l| n > l));
+    if expects_continue && framing != BodyFraming::None && !too_large {
+        let sent = writer.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await;
+        if sent.is_err() || writer.flush().await.is_err() {
+            return false;
+        }
+    }
+    let answering = Answering {
+        version: request.version(),
+        head_request: request.method() == Method::HEAD,
+        keep_alive: keep_alive && !shutdown.is_cancelled(),
+        write_timeout: conn.limits.idle_timeout,
+    };
+    let (tx, body) = match framing {
+        BodyFraming::None => (None, RequestBody::empty()),
+        BodyFraming::Length(n) => channel(Some(n)),
+        BodyFraming::Chunked => channel(None),
+    };
+    let request = request.map(|()| body);
+    let mut pump_end = tx.is_none().then_some(PumpEnd::Complete);
+    let pump = async {
+        match tx {
+            Some(tx) => pump(reader, buf, framing, limit, tx).await,
+            None => PumpEnd::Complete,
+        }
+    };
+    tokio::pin!(pump);
+    let handle = proxy::handle(shared, conn, request);
+    tokio::pin!(handle);
+    let outcome = loop {
+        tokio::select! {
+            end = &mut pump, if pump_end.is_none() => pump_end = Some(end),
+            outcome = &mut handle => break outcome,
+        }
+    };
+    let status = outcome.response.status().as_u16();
+    let response = outcome.response.map(|b| LoggedBody::new(b, status, outcome.log, &shared.access_log));
+    let answering = Answering { keep_alive: answering.keep_alive && !outcome.close, ..answering };
+    let write = write_response(writer, response, answering);
+    tokio::pin!(write);
+    let written = loop {
+        tokio::select! {
+            end = &mut pump, if pump_end.is_none() => pump_end = Some(end),
+            written = &mut write => break written,
+        }
+    };
+    written == Written::KeepAlive && pump_end == Some(PumpEnd::Complete)
+}
+
+fn channel(length: Option<u64>) -> (Option<mpsc::Sender<Result<bytes::Bytes, crate::BodyError>>>, RequestBody) {
+    let (tx, rx) = mpsc::channel(4);
+    (Some(tx), RequestBody::channel(rx, length))
+}
+
+/// Answers a head that cannot be served, then the connection closes.
+async fn reject<W: AsyncWrite + Unpin>(
+    shared: &Shared,
+    conn: &ConnInfo,
+    writer: &mut BufWriter<W>,
+    rejection: Rejection,
+) {
+    let snapshot = shared.snapshot.load();
+    let request_id = crate::headers::generate_request_id();
+    let failure = Failure::new(rejection.cause, rejection.accept.as_ref());
+    let response = proxy::generated(&snapshot, &failure, &request_id);
+    let log = shared.access_log.enabled().then(|| RequestLog::rejected(conn, &request_id, rejection.cause));
+    let status = response.status().as_u16();
+    let response = response.map(|b| LoggedBody::new(b, status, log, &shared.access_log));
+    let answering = Answering {
+        version: http::Version::HTTP_11,
+        head_request: false,
+        keep_alive: false,
+        write_timeout: conn.limits.idle_timeout,
+    };
+    let _ = write_response(writer, response, answering).await;
+}
+
+/// Closes after the last response without resetting it away: stop writing, then read
+/// and discard for a moment so unread request bytes do not turn the close into a RST
+/// that could destroy the response in flight.
+async fn linger_close<R, W>(reader: &mut R, writer: &mut BufWriter<W>)
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let _ = writer.flush().await;
+    let _ = writer.shutdown().await;
+    let mut scratch = [0u8; 4096];
+    let deadline = Instant::now() + std::time::Duration::from_secs(1);
+    for _ in 0..64 {
+        match timeout_at(deadline, reader.read(&mut scratch)).await {
+            Ok(Ok(n)) if n > 0 => {}
+            _ => break,
+        }
+    }
+}

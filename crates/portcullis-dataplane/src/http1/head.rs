@@ -1,0 +1,213 @@
+//! Reading and checking one request head.
+
+use bytes::{Bytes, BytesMut};
+use http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, HOST, TRANSFER_ENCODING};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri, Version};
+
+use crate::Cause;
+
+/// The client connection preface of HTTP/2 with prior knowledge.
+pub(crate) const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// Most header lines a request may carry.
+const MAX_HEADERS: usize = 128;
+
+/// How the request body is framed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyFraming {
+    None,
+    Length(u64),
+    Chunked,
+}
+
+/// A parsed, checked request head.
+#[derive(Debug)]
+pub(crate) struct Head {
+    pub request: Request<()>,
+    pub framing: BodyFraming,
+    /// The client wants the connection kept open after this exchange.
+    pub keep_alive: bool,
+    /// The client sent `Expect: 100-continue`.
+    pub expects_continue: bool,
+}
+
+/// A head that cannot be served, with the `Accept` header if it was readable.
+#[derive(Debug)]
+pub(crate) struct Rejection {
+    pub cause: Cause,
+    pub accept: Option<HeaderValue>,
+}
+
+impl Rejection {
+    fn bad(accept: Option<&HeaderValue>) -> Self {
+        Self { cause: Cause::BadRequest, accept: accept.cloned() }
+    }
+}
+
+/// Whether `buf` is (a prefix of) the HTTP/2 preface; `Some(true)` once it is whole.
+pub(crate) fn is_h2_preface(buf: &[u8]) -> Option<bool> {
+    let n = buf.len().min(H2_PREFACE.len());
+    (buf[..n] == H2_PREFACE[..n]).then_some(n == H2_PREFACE.len())
+}
+
+/// Parses a complete head from the front of `buf`, consuming it. `Ok(None)` means more
+/// bytes are needed; the caller enforces `max_header_bytes` and the timeouts.
+pub(crate) fn parse(buf: &mut BytesMut) -> Result<Option<Head>, Rejection> {
+    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut parsed = httparse::Request::new(&mut slots);
+    let len = match parsed.parse(buf) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(httparse::Error::TooManyHeaders) => {
+            return Err(Rejection { cause: Cause::HeaderTooLarge, accept: None })
+        }
+        Err(_) => return Err(Rejection::bad(None)),
+    };
+    let mut headers = HeaderMap::with_capacity(parsed.headers.len());
+    for header in parsed.headers.iter() {
+        let name = HeaderName::from_bytes(header.name.as_bytes()).map_err(|_| Rejection::bad(None))?;
+        let value = HeaderValue::from_bytes(header.value).map_err(|_| Rejection::bad(None))?;
+        headers.append(name, value);
+    }
+    let accept = headers.get(http::header::ACCEPT).cloned();
+    let bad = || Rejection::bad(accept.as_ref());
+    let method = Method::from_bytes(parsed.method.unwrap_or("").as_bytes()).map_err(|_| bad())?;
+    let version = if parsed.version == Some(0) { Version::HTTP_10 } else { Version::HTTP_11 };
+    let path = parsed.path.unwrap_or("");
+    let path_start = path.as_ptr() as usize - buf.as_ptr() as usize;
+    let path_range = path_start..path_start + path.len();
+    let head_bytes = buf.split_to(len).freeze();
+    let uri = parse_uri(head_bytes.slice(path_range)).ok_or_else(bad)?;
+    check_host(&headers, version, &uri).map_err(|()| bad())?;
+    let framing = framing(&mut headers, version).map_err(|()| bad())?;
+    let keep_alive = wants_keep_alive(&headers, version);
+    let expects_continue = headers
+        .get(EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    headers.remove(EXPECT); // answered here; the origin sees a plain request
+    let mut request = Request::new(());
+    *request.method_mut() = method;
+    *request.uri_mut() = uri;
+    *request.version_mut() = version;
+    *request.headers_mut() = headers;
+    Ok(Some(Head { request, framing, keep_alive, expects_continue }))
+}
+
+/// The request target, sharing the head's bytes. Origin-form, absolute-form, or `*`
+/// for OPTIONS; authority-form (CONNECT) is not proxied.
+fn parse_uri(path: Bytes) -> Option<Uri> {
+    let uri = Uri::from_maybe_shared(path.clone()).ok()?;
+    let origin_form = uri.scheme().is_none() && uri.authority().is_none();
+    let absolute_form = uri.scheme().is_some() && uri.authority().is_some();
+    (origin_form && (path.starts_with(b"/") || &path[..] == b"*") || absolute_form).then_some(uri)
+}
+
+/// HTTP/1.1 needs exactly one valid `Host` (RFC 9112 §3.2).
+fn check_host(headers: &HeaderMap, version: Version, uri: &Uri) -> Result<(), ()> {
+    let mut hosts = headers.get_all(HOST).iter();
+    match (hosts.next(), hosts.next()) {
+        (_, Some(_)) => Err(()),
+        (Some(host), None) => {
+            http::uri::Authority::try_from(host.as_bytes()).map(|_| ()).map_err(|_| ())
+        }
+        (None, None) if version == Version::HTTP_11 && uri.authority().is_none() => Err(()),
+        (None, None) => Ok(()),
+    }
+}
+
+/// Decides the body framing and rejects ambiguous framing (request smuggling):
+/// Content-Length with Transfer-Encoding, differing Content-Lengths, or a
+/// Transfer-Encoding other than a lone final `chunked`. Identical duplicate
+/// Content-Lengths are folded into one.
+fn framing(headers: &mut HeaderMap, version: Version) -> Result<BodyFraming, ()> {
+    let has_length = headers.contains_key(CONTENT_LENGTH);
+    if headers.contains_key(TRANSFER_ENCODING) {
+        let codings: Vec<&HeaderValue> = headers.get_all(TRANSFER_ENCODING).iter().collect();
+        let chunked_only = codings.len() == 1
+            && codings[0].as_bytes().trim_ascii().eq_ignore_ascii_case(b"chunked");
+        if has_length || !chunked_only || version == Version::HTTP_10 {
+            return Err(());
+        }
+        return Ok(BodyFraming::Chunked);
+    }
+    if !has_length {
+        return Ok(BodyFraming::None);
+    }
+    let mut length: Option<u64> = None;
+    for value in headers.get_all(CONTENT_LENGTH) {
+        for part in value.to_str().map_err(|_| ())?.split(',') {
+            let part = part.trim();
+            if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(());
+            }
+            let n: u64 = part.parse().map_err(|_| ())?;
+            if length.is_some_and(|seen| seen != n) {
+                return Err(());
+            }
+            length = Some(n);
+        }
+    }
+    let length = length.ok_or(())?;
+    headers.insert(CONTENT_LENGTH, HeaderValue::from(length));
+    Ok(if length == 0 { BodyFraming::None } else { BodyFraming::Length(length) })
+}
+
+fn wants_keep_alive(headers: &HeaderMap, version: Version) -> bool {
+    let mut tokens = headers.get_all(CONNECTION).iter().flat_map(crate::headers::connection_tokens);
+    match version {
+        Version::HTTP_10 => tokens.any(|t| t == "keep-alive"),
+        _ => !tokens.any(|t| t == "close"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(raw: &str) -> Result<Option<Head>, Rejection> {
+        parse(&mut BytesMut::from(raw))
+    }
+
+    fn cause(raw: &str) -> Option<Cause> {
+        parse_str(raw).err().map(|r| r.cause)
+    }
+
+    #[test]
+    fn parses_a_simple_get() {
+        let head = parse_str("GET /a?b=1 HTTP/1.1\r\nHost: x\r\n\r\n").unwrap().unwrap();
+        assert_eq!(head.request.uri(), "/a?b=1");
+        assert_eq!(head.framing, BodyFraming::None);
+        assert!(head.keep_alive);
+        assert!(parse_str("GET / HTTP/1.1\r\nHost: x\r\n").unwrap().is_none());
+    }
+
+    #[test]
+    fn rejects_ambiguous_framing() {
+        let both = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n";
+        assert_eq!(cause(both), Some(Cause::BadRequest));
+        let differing = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n";
+        assert_eq!(cause(differing), Some(Cause::BadRequest));
+        let gzip = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n";
+        assert_eq!(cause(gzip), Some(Cause::BadRequest));
+        let not_final = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n";
+        assert_eq!(cause(not_final), Some(Cause::BadRequest));
+        let same = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3, 3\r\n\r\n";
+        assert_eq!(parse_str(same).unwrap().unwrap().framing, BodyFraming::Length(3));
+    }
+
+    #[test]
+    fn rejects_missing_or_double_host_and_garbage() {
+        assert_eq!(cause("GET / HTTP/1.1\r\n\r\n"), Some(Cause::BadRequest));
+        assert_eq!(cause("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"), Some(Cause::BadRequest));
+        assert_eq!(cause("GET / HTTP/1.0\r\n\r\n"), None);
+        assert_eq!(cause("\x01\x02 nonsense\r\n\r\n"), Some(Cause::BadRequest));
+        assert_eq!(cause("GET nopath HTTP/1.1\r\nHost: a\r\n\r\n"), Some(Cause::BadRequest));
+    }
+
+    #[test]
+    fn recognises_the_h2_preface() {
+        assert_eq!(is_h2_preface(b"PRI * HT"), Some(false));
+        assert_eq!(is_h2_preface(H2_PREFACE), Some(true));
+        assert_eq!(is_h2_preface(b"GET / HTTP/1.1"), None);
+    }
+}

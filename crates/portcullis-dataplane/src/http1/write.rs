@@ -1,0 +1,188 @@
+//! Writing a response to an HTTP/1.x client: head, framing and body.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
+use http::{Response, StatusCode, Version};
+use http_body::Body;
+use http_body_util::BodyExt;
+use tokio::io::{AsyncWrite, AsyncWriteExt, BufWriter};
+
+use crate::access_log::LoggedBody;
+
+/// What the request that is being answered asked for.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Answering {
+    pub version: Version,
+    pub head_request: bool,
+    /// Keep the connection open afterwards, as far as the request and server allow.
+    pub keep_alive: bool,
+    /// Longest wait for the client to take each piece of the response.
+    pub write_timeout: Duration,
+}
+
+/// How the response went out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Written {
+    /// Complete; the connection may carry another request.
+    KeepAlive,
+    /// Complete or not, the connection must close now.
+    Close,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    Empty,
+    Length(u64),
+    Chunked,
+    UntilClose,
+}
+
+/// Writes `response`; body errors and slow clients end the connection.
+pub(crate) async fn write_response<W: AsyncWrite + Unpin>(
+    out: &mut BufWriter<W>,
+    response: Response<LoggedBody>,
+    answering: Answering,
+) -> Written {
+    let (parts, mut body) = response.into_parts();
+    let framing = framing(&parts, &body, answering);
+    let keep_alive = answering.keep_alive && framing != Framing::UntilClose;
+    let mut head = Vec::with_capacity(256);
+    encode_head(&mut head, &parts, framing, keep_alive, answering.version);
+    let wrote = tokio::time::timeout(answering.write_timeout, out.write_all(&head)).await;
+    if !matches!(wrote, Ok(Ok(()))) {
+        return Written::Close;
+    }
+    let complete = match framing {
+        Framing::Empty => true,
+        _ => write_body(out, &mut body, framing, answering.write_timeout).await,
+    };
+    let flushed = tokio::time::timeout(answering.write_timeout, out.flush()).await;
+    if complete && keep_alive && matches!(flushed, Ok(Ok(()))) {
+        Written::KeepAlive
+    } else {
+        Written::Close
+    }
+}
+
+fn framing(parts: &http::response::Parts, body: &LoggedBody, answering: Answering) -> Framing {
+    let status = parts.status;
+    if answering.head_request
+        || status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED
+    {
+        return Framing::Empty;
+    }
+    let declared = parts.headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse().ok());
+    match declared.or(body.size_hint().exact()) {
+        Some(length) => Framing::Length(length),
+        None if answering.version == Version::HTTP_11 => Framing::Chunked,
+        None => Framing::UntilClose,
+    }
+}
+
+fn encode_head(
+    head: &mut Vec<u8>,
+    parts: &http::response::Parts,
+    framing: Framing,
+    keep_alive: bool,
+    version: Version,
+) {
+    let status = parts.status;
+    head.extend_from_slice(b"HTTP/1.1 ");
+    head.extend_from_slice(status.as_str().as_bytes());
+    head.push(b' ');
+    head.extend_from_slice(status.canonical_reason().unwrap_or("Unknown").as_bytes());
+    head.extend_from_slice(b"\r\n");
+    for (name, value) in &parts.headers {
+        if name == CONTENT_LENGTH || name == TRANSFER_ENCODING || name == CONNECTION {
+            continue; // framing and connection handling are this hop's to decide
+        }
+        head.extend_from_slice(name.as_str().as_bytes());
+        head.extend_from_slice(b": ");
+        head.extend_from_slice(value.as_bytes());
+        head.extend_from_slice(b"\r\n");
+    }
+    match framing {
+        Framing::Length(n) => {
+            head.extend_from_slice(b"content-length: ");
+            head.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+            head.extend_from_slice(b"\r\n");
+        }
+        Framing::Empty => {
+            if let Some(length) = parts.headers.get(CONTENT_LENGTH) {
+                // HEAD and 304 keep the length the full response would have.
+                head.extend_from_slice(b"content-length: ");
+                head.extend_from_slice(length.as_bytes());
+                head.extend_from_slice(b"\r\n");
+            }
+        }
+        Framing::Chunked => head.extend_from_slice(b"transfer-encoding: chunked\r\n"),
+        Framing::UntilClose => {}
+    }
+    if !keep_alive {
+        head.extend_from_slice(b"connection: close\r\n");
+    } else if version == Version::HTTP_10 {
+        head.extend_from_slice(b"connection: keep-alive\r\n");
+    }
+    head.extend_from_slice(b"\r\n");
+}
+
+/// Copies the body; `false` if it could not be delivered whole.
+async fn write_body<W: AsyncWrite + Unpin>(
+    out: &mut BufWriter<W>,
+    body: &mut LoggedBody,
+    framing: Framing,
+    timeout: Duration,
+) -> bool {
+    let mut written = 0u64;
+    loop {
+        let data = match body.frame().await {
+            None => break,
+            Some(Err(_)) => return false, // cut short: the client must see the connection end
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(data) => data,
+                Err(_) => continue, // trailers are not relayed over HTTP/1.1
+            },
+        };
+        if data.is_empty() {
+            continue;
+        }
+        written += data.len() as u64;
+        if let Framing::Length(n) = framing {
+            if written > n {
+                return false; // more than declared: never let it run into the next response
+            }
+        }
+        let sent = tokio::time::timeout(timeout, write_chunk(out, data, framing)).await;
+        if !matches!(sent, Ok(Ok(()))) {
+            return false;
+        }
+    }
+    match framing {
+        Framing::Length(n) => written == n,
+        Framing::Chunked => {
+            let end = tokio::time::timeout(timeout, out.write_all(b"0\r\n\r\n")).await;
+            matches!(end, Ok(Ok(())))
+        }
+        _ => true,
+    }
+}
+
+async fn write_chunk<W: AsyncWrite + Unpin>(
+    out: &mut BufWriter<W>,
+    data: Bytes,
+    framing: Framing,
+) -> std::io::Result<()> {
+    if framing == Framing::Chunked {
+        out.write_all(format!("{:x}\r\n", data.len()).as_bytes()).await?;
+        out.write_all(&data).await?;
+        out.write_all(b"\r\n").await?;
+    } else {
+        out.write_all(&data).await?;
+    }
+    // Deliver as it arrives: a streamed response must not wait in our buffer.
+    out.flush().await
+}

@@ -1,0 +1,37 @@
+//! The Portcullis data plane: listeners, routing, balancing across weighted backends,
+//! an upstream connection pool, proxying, and the responses Portcullis generates when
+//! it cannot relay an origin's answer.
+//!
+//! # Layout
+//! - `server`: listeners, protocol detection, lifecycle (bind, serve, drain).
+//! - `http1`: the HTTP/1.1 server side (head checks, body streaming, response writing);
+//!   HTTP/2 is served by hyper in `server::h2`.
+//! - `proxy`: the request path — route, select, forward, relay or generate.
+//! - `routing`, `balance`, `cluster`: where a request goes.
+//! - `upstream`: connecting, pooling and exchanging with origins.
+//! - `headers`, `response`, `cause`: what goes on the wire and why.
+//! - `access_log`: one line per request, written off the request path.
+//! - `snapshot`: the configuration as the request path reads it.
+
+mod access_log;
+mod balance;
+mod body;
+mod cause;
+mod cluster;
+mod headers;
+mod http1;
+mod proxy;
+mod response;
+mod routing;
+mod server;
+mod snapshot;
+mod upstream;
+
+pub use access_log::AccessLog;
+pub use body::{BodyError, RequestBody, ResponseBody};
+pub use cause::Cause;
+pub use cluster::{Backend, Cluster};
+pub use response::ProxyIdentity;
+pub use server::{Server, Shared};
+pub use snapshot::Snapshot;
+pub use upstream::PooledBody;

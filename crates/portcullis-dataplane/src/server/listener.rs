@@ -1,0 +1,86 @@
+//! One bound listener and its accept loop.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use socket2::{Domain, Socket, Type};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::{connection, Shared};
+
+/// Pending connections the kernel may queue.
+const BACKLOG: i32 = 4096;
+
+pub(crate) struct BoundListener {
+    pub name: Arc<str>,
+    pub local_addr: SocketAddr,
+    listener: TcpListener,
+    max_connections: usize,
+}
+
+impl BoundListener {
+    pub(crate) fn bind(config: &portcullis_config::Listener) -> std::io::Result<Self> {
+        let socket = Socket::new(Domain::for_address(config.address), Type::STREAM, None)?;
+        socket.set_reuse_address(true)?;
+        socket.set_nonblocking(true)?;
+        socket.bind(&config.address.into())?;
+        socket.listen(BACKLOG)?;
+        let listener = TcpListener::from_std(socket.into())?;
+        Ok(Self {
+            name: config.name.as_str().into(),
+            local_addr: listener.local_addr()?,
+            listener,
+            max_connections: config.max_connections,
+        })
+    }
+
+    /// Accepts until `stop`; each connection runs as a task on `connections`.
+    pub(crate) async fn serve(self, shared: Arc<Shared>, stop: CancellationToken, connections: TaskTracker) {
+        let open = Arc::new(AtomicUsize::new(0));
+        loop {
+            let accepted = tokio::select! {
+                accepted = self.listener.accept() => accepted,
+                () = stop.cancelled() => break,
+            };
+            let (stream, peer) = match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(listener = %self.name, error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            };
+            if open.load(Ordering::Relaxed) >= self.max_connections {
+                drop(stream); // over max_connections: closed at once
+                continue;
+            }
+            let guard = OpenConnection::new(&open);
+            let (shared, stop, name) = (Arc::clone(&shared), stop.clone(), Arc::clone(&self.name));
+            connections.spawn(async move {
+                connection::serve(shared, name, stream, peer, stop).await;
+                drop(guard);
+            });
+        }
+    }
+}
+
+/// Counts an open connection until dropped.
+struct OpenConnection(Arc<AtomicUsize>);
+
+impl OpenConnection {
+    fn new(open: &Arc<AtomicUsize>) -> Self {
+        open.fetch_add(1, Ordering::Relaxed);
+        Self(Arc::clone(open))
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,54 @@
+//! The origin's `Keep-Alive: timeout=N`, so a pooled connection is retired before the
+//! origin closes it: reusing a connection the origin is closing is the keep-alive race
+//! behind most spurious 502s.
+
+use std::time::Duration;
+
+use http::HeaderMap;
+
+/// How long a connection may idle in the pool, given the origin's `Keep-Alive` header:
+/// a second less than it announced (half of it for very short timeouts), never longer
+/// than `pool_idle_timeout`.
+pub(crate) fn idle_limit(headers: &HeaderMap, pool_idle_timeout: Duration) -> Duration {
+    match announced_timeout(headers) {
+        Some(seconds) => {
+            let announced = Duration::from_secs(seconds);
+            let margin = Duration::from_secs(1).min(announced / 2);
+            pool_idle_timeout.min(announced - margin)
+        }
+        None => pool_idle_timeout,
+    }
+}
+
+fn announced_timeout(headers: &HeaderMap) -> Option<u64> {
+    let value = headers.get("keep-alive")?.to_str().ok()?;
+    value.split(',').find_map(|param| {
+        let (name, seconds) = param.split_once('=')?;
+        if name.trim().eq_ignore_ascii_case("timeout") {
+            seconds.trim().trim_matches('"').parse().ok()
+        } else {
+            None
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(value: &'static str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("keep-alive", http::HeaderValue::from_static(value));
+        h
+    }
+
+    #[test]
+    fn shorter_origin_timeout_wins_with_a_margin() {
+        let pool = Duration::from_secs(50);
+        assert_eq!(idle_limit(&headers("timeout=5, max=100"), pool), Duration::from_secs(4));
+        assert_eq!(idle_limit(&headers("timeout=1"), pool), Duration::from_millis(500));
+        assert_eq!(idle_limit(&headers("timeout=0"), pool), Duration::ZERO);
+        assert_eq!(idle_limit(&headers("timeout=600"), pool), pool);
+        assert_eq!(idle_limit(&HeaderMap::new(), pool), pool);
+    }
+}

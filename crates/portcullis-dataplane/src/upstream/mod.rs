@@ -1,0 +1,15 @@
+//! The upstream side: connecting to origins, a keep-alive pool per backend, sending one
+//! request, and returning the connection to the pool when its response body is done.
+
+mod body;
+mod connect;
+mod error;
+mod exchange;
+mod keep_alive;
+mod pool;
+
+pub use body::PooledBody;
+pub(crate) use connect::Target;
+pub(crate) use error::UpstreamError;
+pub(crate) use exchange::{send, Limits};
+pub(crate) use pool::Pool;

@@ -1,0 +1,72 @@
+//! Idle keep-alive connections of one backend, in a lock-free bounded queue: the
+//! request path takes and returns connections without a lock.
+
+use std::time::Duration;
+
+use crossbeam_queue::ArrayQueue;
+use hyper::client::conn::http1::SendRequest;
+use tokio::time::Instant;
+
+use crate::RequestBody;
+
+/// The idle connections of one backend. At most `pool_max_idle`; each is retired at
+/// its own deadline (the pool's idle timeout, or earlier if the origin said so).
+#[derive(Debug)]
+pub(crate) struct Pool {
+    idle: Option<ArrayQueue<Idle>>,
+}
+
+#[derive(Debug)]
+struct Idle {
+    sender: SendRequest<RequestBody>,
+    expires: Instant,
+}
+
+impl Pool {
+    /// A pool keeping at most `max_idle` connections; 0 disables pooling.
+    pub(crate) fn new(max_idle: usize) -> Self {
+        Self { idle: (max_idle > 0).then(|| ArrayQueue::new(max_idle)) }
+    }
+
+    /// A live idle connection, if any; expired and closed ones are dropped on the way.
+    pub(crate) fn take(&self) -> Option<SendRequest<RequestBody>> {
+        let idle = self.idle.as_ref()?;
+        let now = Instant::now();
+        while let Some(conn) = idle.pop() {
+            if conn.expires > now && !conn.sender.is_closed() {
+                return Some(conn.sender);
+            }
+        }
+        None
+    }
+
+    /// Keeps `sender` for reuse for at most `idle_limit`; drops it when the pool is full.
+    pub(crate) fn put(&self, sender: SendRequest<RequestBody>, idle_limit: Duration) {
+        let Some(idle) = &self.idle else { return };
+        if idle_limit.is_zero() || sender.is_closed() {
+            return;
+        }
+        let _ = idle.push(Idle { sender, expires: Instant::now() + idle_limit });
+    }
+
+    /// Closes expired idle connections, so an origin sees them go even when no
+    /// request comes to take them.
+    pub(crate) fn sweep(&self) {
+        let Some(idle) = &self.idle else { return };
+        let now = Instant::now();
+        for _ in 0..idle.len() {
+            match idle.pop() {
+                Some(conn) if conn.expires > now && !conn.sender.is_closed() => {
+                    let _ = idle.push(conn);
+                }
+                Some(_) => {}
+                None => break,
+            }
+        }
+    }
+
+    /// Idle connections right now.
+    pub(crate) fn idle_count(&self) -> usize {
+        self.idle.as_ref().map_or(0, ArrayQueue::len)
+    }
+}
