@@ -1,1 +1,16 @@
-fn main() {}
+//! The `portcullis` binary: parses the command line and hands over to `cli`.
+
+use mimalloc::MiMalloc;
+
+#[global_allocator]
+static GLOBAL: MiMalloc = MiMalloc;
+
+mod cli;
+mod demo;
+mod logging;
+mod run;
+mod signals;
+
+fn main() -> std::process::ExitCode {
+    cli::main()
+}

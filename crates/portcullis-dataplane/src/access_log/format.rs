@@ -16,7 +16,8 @@ pub(super) fn render(record: &RequestLog, format: LogFormat, out: &mut String) {
             let _ = write!(out, "{}", Value::Object(fields));
         }
         LogFormat::Text => {
-            for (i, (key, value)) in fields.iter().enumerate() {
+            let present = fields.iter().filter(|(_, value)| !value.is_null());
+            for (i, (key, value)) in present.enumerate() {
                 let sep = if i == 0 { "" } else { " " };
                 match value {
                     Value::String(s) if !s.contains([' ', '"']) && !s.is_empty() => {

@@ -30,6 +30,14 @@ impl Shared {
     pub fn snapshot(&self) -> Arc<Snapshot> {
         self.snapshot.load_full()
     }
+
+    /// Makes `config`'s routes, clusters and backends live for new requests; requests
+    /// in flight finish on the snapshot they started with. Returns the new generation.
+    pub fn install(&self, config: &Config) -> u64 {
+        let generation = self.snapshot.load().generation + 1;
+        self.snapshot.store(Arc::new(Snapshot::build(config, generation)));
+        generation
+    }
 }
 
 /// A bound, not yet running, data plane.
