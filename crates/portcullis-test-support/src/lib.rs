@@ -34,6 +34,7 @@
 //! - `client.rs`: [`raw_exchange`] and [`RawClient`] returning [`RawResponse`].
 //! - `blackhole.rs`: [`unaccepting_listener`] (connects hang) and
 //!   [`closed_port`] (connects are refused).
+//! - `proxy.rs`: [`TestProxy`], the real data plane on ephemeral ports.
 //! - `http_io/`: HTTP/1.1 reading and framing both sides share (private).
 
 mod action;
@@ -41,6 +42,7 @@ mod blackhole;
 mod client;
 mod http_io;
 mod origin;
+mod proxy;
 mod request;
 mod script;
 
@@ -48,5 +50,6 @@ pub use action::{stream_pattern, Action, Response, STREAM_PATTERN};
 pub use blackhole::{closed_port, try_unaccepting_listener, unaccepting_listener, BlackHole};
 pub use client::{raw_exchange, RawClient, RawResponse, DEFAULT_TIMEOUT};
 pub use origin::FakeOrigin;
+pub use proxy::TestProxy;
 pub use request::ReceivedRequest;
 pub use script::Script;
