@@ -9,6 +9,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 
+pub(crate) use crate::raw_policy::{
+    FileCircuitBreaker, FileHealthCheck, FileOutlierDetection, FileRetry,
+};
+
 /// The whole file. Not deserialized in one go: `de` reads each section and each
 /// entry separately so that one broken entry does not hide errors in the others.
 #[derive(Debug, Default)]
@@ -162,6 +166,27 @@ pub(crate) struct FileCluster {
     pub(crate) pool_idle_timeout: String,
     #[serde(default = "default_pool_max_idle")]
     pub(crate) pool_max_idle: i64,
+    #[serde(default = "default_all_unhealthy")]
+    pub(crate) all_unhealthy: String,
+    #[serde(default = "default_slow_start")]
+    pub(crate) slow_start: String,
+    /// Absent: no active checks.
+    #[serde(default)]
+    pub(crate) health_check: Option<FileHealthCheck>,
+    #[serde(default)]
+    pub(crate) outlier_detection: FileOutlierDetection,
+    #[serde(default)]
+    pub(crate) circuit_breaker: FileCircuitBreaker,
+    #[serde(default)]
+    pub(crate) retry: FileRetry,
+}
+
+fn default_all_unhealthy() -> String {
+    "fail_closed".into()
+}
+
+fn default_slow_start() -> String {
+    "0s".into()
 }
 
 fn default_balance() -> String {

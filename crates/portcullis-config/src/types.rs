@@ -167,6 +167,18 @@ pub struct Cluster {
     pub pool_idle_timeout: Duration,
     /// Idle pooled connections kept per backend. Default 128.
     pub pool_max_idle: usize,
+    /// What happens when no backend is usable. Default fail closed.
+    pub all_unhealthy: crate::AllUnhealthy,
+    /// A recovered backend's weight ramps from 10% to 100% over this; zero: no ramp.
+    pub slow_start: Duration,
+    /// Active checks, when configured.
+    pub health_check: Option<crate::HealthCheck>,
+    /// Passive ejection; on by default.
+    pub outlier_detection: crate::OutlierDetection,
+    /// Concurrency limits and per-backend breakers.
+    pub circuit_breaker: crate::CircuitBreaker,
+    /// Retry policy.
+    pub retry: crate::Retry,
 }
 
 /// `clusters.*.balance`.

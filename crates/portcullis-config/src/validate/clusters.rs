@@ -6,7 +6,13 @@ use crate::issue::{index, join, Issues};
 use crate::raw::{FileBackend, FileCluster};
 use crate::types::{Backend, Balance, Cluster};
 
-use super::values;
+use super::{policies, values};
+use crate::policy::AllUnhealthy;
+
+const ALL_UNHEALTHY: [(&str, AllUnhealthy); 2] = [
+    ("fail_closed", AllUnhealthy::FailClosed),
+    ("fail_open", AllUnhealthy::FailOpen),
+];
 
 const BALANCES: [(&str, Balance); 4] = [
     ("round_robin", Balance::RoundRobin),
@@ -52,6 +58,19 @@ fn cluster(name: String, raw: FileCluster, path: &str, issues: &mut Issues) -> O
         values::duration(&raw.pool_idle_timeout),
     );
     let pool_max_idle = issues.check(&at("pool_max_idle"), values::at_least(raw.pool_max_idle, 0));
+    let all_unhealthy = issues.check(
+        &at("all_unhealthy"),
+        values::one_of(&raw.all_unhealthy, &ALL_UNHEALTHY),
+    );
+    let slow_start = issues.check(&at("slow_start"), values::duration(&raw.slow_start));
+    let health_check = match raw.health_check {
+        Some(check) => Some(policies::health_check(check, &at("health_check"), issues)),
+        None => None,
+    };
+    let outlier =
+        policies::outlier_detection(raw.outlier_detection, &at("outlier_detection"), issues);
+    let breaker = policies::circuit_breaker(raw.circuit_breaker, &at("circuit_breaker"), issues);
+    let retry = policies::retry(raw.retry, &at("retry"), issues);
     valid_name?;
     Some(Cluster {
         name,
@@ -62,6 +81,15 @@ fn cluster(name: String, raw: FileCluster, path: &str, issues: &mut Issues) -> O
         response_timeout: response_timeout?,
         pool_idle_timeout: pool_idle_timeout?,
         pool_max_idle: pool_max_idle?,
+        all_unhealthy: all_unhealthy?,
+        slow_start: slow_start?,
+        health_check: match health_check {
+            Some(check) => Some(check?),
+            None => None,
+        },
+        outlier_detection: outlier?,
+        circuit_breaker: breaker?,
+        retry: retry?,
     })
 }
 

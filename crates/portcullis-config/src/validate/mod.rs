@@ -3,6 +3,7 @@
 
 mod clusters;
 mod listeners;
+mod policies;
 mod process;
 mod routes;
 mod values;

@@ -38,6 +38,25 @@ pub(crate) fn at_least(value: i64, min: i64) -> Result<usize, String> {
     }
 }
 
+/// A whole number in `min..=max`.
+pub(crate) fn count(value: i64, min: u32, max: u32) -> Result<u32, String> {
+    match u32::try_from(value) {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(format!("must be between {min} and {max}, got {value}")),
+    }
+}
+
+/// A fraction in `0.0..=1.0`; `zero_ok` false excludes 0.
+pub(crate) fn fraction(value: f64, zero_ok: bool) -> Result<f64, String> {
+    let low_ok = if zero_ok { value >= 0.0 } else { value > 0.0 };
+    if low_ok && value <= 1.0 {
+        Ok(value)
+    } else {
+        let low = if zero_ok { "0.0" } else { "above 0.0" };
+        Err(format!("must be between {low} and 1.0, got {value}"))
+    }
+}
+
 /// A backend weight in `1..=1000`.
 pub(crate) fn weight(value: i64) -> Result<Weight, String> {
     Weight::new(value).ok_or_else(|| {

@@ -3,6 +3,7 @@
 
 mod defaults;
 mod example;
+mod policies;
 mod schema;
 mod syntax;
 mod values;

@@ -88,7 +88,8 @@ port = 80
         errors(source),
         [
             "t.toml:3:1: clusters.a.colour: unknown key `colour`, expected one of `balance`, `hash_on`, \
-             `backends`, `connect_timeout`, `response_timeout`, `pool_idle_timeout`, `pool_max_idle`",
+             `backends`, `connect_timeout`, `response_timeout`, `pool_idle_timeout`, `pool_max_idle`, \
+             `all_unhealthy`, `slow_start`, `health_check`, `outlier_detection`, `circuit_breaker`, `retry`",
             "t.toml:6:41: clusters.b.backends[0].weight: must be between 1 and 1000, got 0",
             "t.toml:8:1: listeners[0].address: missing required key `address`",
             "t.toml:14:1: listeners[1].port: unknown key `port`, expected one of `name`, `address`, \
