@@ -63,10 +63,9 @@ fn cluster(name: String, raw: FileCluster, path: &str, issues: &mut Issues) -> O
         values::one_of(&raw.all_unhealthy, &ALL_UNHEALTHY),
     );
     let slow_start = issues.check(&at("slow_start"), values::duration(&raw.slow_start));
-    let health_check = match raw.health_check {
-        Some(check) => Some(policies::health_check(check, &at("health_check"), issues)),
-        None => None,
-    };
+    let health_check = raw
+        .health_check
+        .map(|check| policies::health_check(check, &at("health_check"), issues));
     let outlier =
         policies::outlier_detection(raw.outlier_detection, &at("outlier_detection"), issues);
     let breaker = policies::circuit_breaker(raw.circuit_breaker, &at("circuit_breaker"), issues);
