@@ -46,7 +46,10 @@ impl AccessLog {
         std::thread::Builder::new()
             .name("access-log".into())
             .spawn(move || write_lines(receiver, out, format))?;
-        Ok(Self { sender: Some(sender), dropped: Arc::default() })
+        Ok(Self {
+            sender: Some(sender),
+            dropped: Arc::default(),
+        })
     }
 
     /// Whether records are wanted at all.
@@ -121,7 +124,11 @@ impl RequestLog {
         record
     }
 
-    pub(crate) fn start(conn: &ConnInfo, request: &Request<RequestBody>, request_id: &HeaderValue) -> Box<Self> {
+    pub(crate) fn start(
+        conn: &ConnInfo,
+        request: &Request<RequestBody>,
+        request_id: &HeaderValue,
+    ) -> Box<Self> {
         Box::new(Self {
             ts: SystemTime::now(),
             started: Instant::now(),
@@ -154,13 +161,22 @@ pub(crate) struct LoggedBody {
 }
 
 impl LoggedBody {
-    pub(crate) fn new(inner: ResponseBody, status: u16, log: Option<Box<RequestLog>>, to: &AccessLog) -> Self {
+    pub(crate) fn new(
+        inner: ResponseBody,
+        status: u16,
+        log: Option<Box<RequestLog>>,
+        to: &AccessLog,
+    ) -> Self {
         let record = log.map(|mut record| {
             record.status = status;
             (record, to.clone())
         });
         let finished = inner.is_end_stream();
-        Self { inner, record, finished }
+        Self {
+            inner,
+            record,
+            finished,
+        }
     }
 
     fn count(&mut self, bytes: usize) {
@@ -180,7 +196,10 @@ impl Body for LoggedBody {
     type Data = Bytes;
     type Error = hyper::Error;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         let frame = ready!(Pin::new(&mut self.inner).poll_frame(cx));
         match &frame {
             Some(Ok(frame)) => {

@@ -43,19 +43,34 @@ enum Source {
 impl RequestBody {
     /// A body with nothing in it.
     pub fn empty() -> Self {
-        Self { source: Source::Empty, remaining_hint: Some(0), received: 0, limit: None }
+        Self {
+            source: Source::Empty,
+            remaining_hint: Some(0),
+            received: 0,
+            limit: None,
+        }
     }
 
     pub(crate) fn channel(
         rx: mpsc::Receiver<Result<Bytes, BodyError>>,
         length: Option<u64>,
     ) -> Self {
-        Self { source: Source::Channel(rx), remaining_hint: length, received: 0, limit: None }
+        Self {
+            source: Source::Channel(rx),
+            remaining_hint: length,
+            received: 0,
+            limit: None,
+        }
     }
 
     pub(crate) fn h2(incoming: Incoming, limit: Option<u64>) -> Self {
         let remaining_hint = incoming.size_hint().exact();
-        Self { source: Source::H2(incoming), remaining_hint, received: 0, limit }
+        Self {
+            source: Source::H2(incoming),
+            remaining_hint,
+            received: 0,
+            limit,
+        }
     }
 
     fn count(&mut self, data: &Bytes) -> Result<(), BodyError> {

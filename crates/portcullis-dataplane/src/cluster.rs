@@ -86,8 +86,10 @@ impl Cluster {
             .iter()
             .map(|b| Arc::new(Backend::new(b, cluster.pool_max_idle)))
             .collect();
-        let identities: Vec<(&str, u32)> =
-            backends.iter().map(|b| (b.address.as_str(), b.weight)).collect();
+        let identities: Vec<(&str, u32)> = backends
+            .iter()
+            .map(|b| (b.address.as_str(), b.weight))
+            .collect();
         Self {
             name: cluster.name.clone(),
             balancer: Balancer::new(cluster.balance, &identities),
@@ -113,7 +115,11 @@ impl Cluster {
 
     /// The consistent-hash key of a request: the `hash_on` value, or the client IP when
     /// the header or cookie is missing.
-    pub(crate) fn select_key(&self, headers: &http::HeaderMap, client: std::net::IpAddr) -> SelectKey {
+    pub(crate) fn select_key(
+        &self,
+        headers: &http::HeaderMap,
+        client: std::net::IpAddr,
+    ) -> SelectKey {
         let value = match &self.hash_on {
             config::HashOn::ClientIp => None,
             config::HashOn::Header(name) => headers.get(name).map(|v| v.as_bytes()),
@@ -131,11 +137,14 @@ impl Cluster {
 }
 
 fn cookie<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<&'a [u8]> {
-    headers.get_all(http::header::COOKIE).iter().find_map(|value| {
-        let text = value.to_str().ok()?;
-        text.split(';').find_map(|pair| {
-            let (key, value) = pair.trim().split_once('=')?;
-            (key == name).then_some(value.as_bytes())
+    headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .find_map(|value| {
+            let text = value.to_str().ok()?;
+            text.split(';').find_map(|pair| {
+                let (key, value) = pair.trim().split_once('=')?;
+                (key == name).then_some(value.as_bytes())
+            })
         })
-    })
 }

@@ -30,8 +30,15 @@ pub(crate) fn remove_hop_by_hop(headers: &mut HeaderMap) {
             headers.remove(name);
         }
     }
-    for name in [CONNECTION, KEEP_ALIVE, PROXY_CONNECTION, TE, TRAILER, TRANSFER_ENCODING, UPGRADE]
-    {
+    for name in [
+        CONNECTION,
+        KEEP_ALIVE,
+        PROXY_CONNECTION,
+        TE,
+        TRAILER,
+        TRANSFER_ENCODING,
+        UPGRADE,
+    ] {
         headers.remove(name);
     }
     // Not hop-by-hop, but must never travel between hops in a response: a proxy's own
@@ -59,7 +66,9 @@ pub(crate) fn request_id(headers: &HeaderMap) -> HeaderValue {
 
 fn is_valid_request_id(id: &[u8]) -> bool {
     (1..=128).contains(&id.len())
-        && id.iter().all(|b| b.is_ascii_alphanumeric() || b"-_.:+/=".contains(b))
+        && id
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:+/=".contains(b))
 }
 
 /// 32 random hex digits.
@@ -90,8 +99,11 @@ pub(crate) fn add_forwarding(headers: &mut HeaderMap, f: &Forwarding<'_>) {
     let peer = f.peer.to_string();
     let forwarded_for = match headers.get_all(X_FORWARDED_FOR).iter().next() {
         Some(_) if f.trusted => {
-            let prior: Vec<&str> =
-                headers.get_all(X_FORWARDED_FOR).iter().filter_map(|v| v.to_str().ok()).collect();
+            let prior: Vec<&str> = headers
+                .get_all(X_FORWARDED_FOR)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect();
             format!("{}, {peer}", prior.join(", "))
         }
         _ => peer,
@@ -128,7 +140,10 @@ mod tests {
     #[test]
     fn removes_fixed_and_named_hop_by_hop_headers() {
         let mut h = HeaderMap::new();
-        h.insert(CONNECTION, HeaderValue::from_static("keep-alive, X-Secret, host"));
+        h.insert(
+            CONNECTION,
+            HeaderValue::from_static("keep-alive, X-Secret, host"),
+        );
         h.insert("x-secret", HeaderValue::from_static("1"));
         h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
         h.insert(TE, HeaderValue::from_static("trailers"));

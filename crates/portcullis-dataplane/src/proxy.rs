@@ -35,14 +35,24 @@ pub(crate) struct Outcome {
 }
 
 /// Handles one request end to end, up to the response head.
-pub(crate) async fn handle(shared: &Shared, conn: &ConnInfo, request: Request<RequestBody>) -> Outcome {
+pub(crate) async fn handle(
+    shared: &Shared,
+    conn: &ConnInfo,
+    request: Request<RequestBody>,
+) -> Outcome {
     let started = Instant::now();
     let snapshot = shared.snapshot.load_full();
     let request_id = headers::request_id(request.headers());
-    let mut log = shared.access_log.enabled().then(|| RequestLog::start(conn, &request, &request_id));
+    let mut log = shared
+        .access_log
+        .enabled()
+        .then(|| RequestLog::start(conn, &request, &request_id));
     let result = forward(&snapshot, conn, request, &request_id, log.as_deref_mut()).await;
     let (response, close) = match result {
-        Ok(response) => (finish_relayed(&snapshot, response, &request_id, log.as_deref_mut()), false),
+        Ok(response) => (
+            finish_relayed(&snapshot, response, &request_id, log.as_deref_mut()),
+            false,
+        ),
         Err(failure) => {
             if let Some(log) = log.as_deref_mut() {
                 log.cause = Some(failure.cause);
@@ -54,7 +64,11 @@ pub(crate) async fn handle(shared: &Shared, conn: &ConnInfo, request: Request<Re
     if let Some(log) = log.as_deref_mut() {
         log.proxy_time = started.elapsed();
     }
-    Outcome { response, log, close }
+    Outcome {
+        response,
+        log,
+        close,
+    }
 }
 
 /// A generated answer in the making: why, for whom, and what to say about the backend.
@@ -68,17 +82,29 @@ pub(crate) struct Failure {
 impl Failure {
     pub(crate) fn new(cause: Cause, accept: Option<&HeaderValue>) -> Self {
         let format = preferred_format(accept.map(HeaderValue::as_bytes));
-        Self { cause, format, retry_after: None, next_hop: None }
+        Self {
+            cause,
+            format,
+            retry_after: None,
+            next_hop: None,
+        }
     }
 }
 
 /// The generated response for a failure, per the snapshot's `Proxy-Status` settings.
-pub(crate) fn generated(snapshot: &Snapshot, failure: &Failure, request_id: &HeaderValue) -> Response<ResponseBody> {
+pub(crate) fn generated(
+    snapshot: &Snapshot,
+    failure: &Failure,
+    request_id: &HeaderValue,
+) -> Response<ResponseBody> {
     let g = Generated {
         cause: failure.cause,
         request_id,
         retry_after: failure.retry_after,
-        next_hop: failure.next_hop.as_deref().filter(|_| snapshot.expose_next_hop),
+        next_hop: failure
+            .next_hop
+            .as_deref()
+            .filter(|_| snapshot.expose_next_hop),
         format: failure.format,
     };
     let identity = (snapshot.proxy_status != ProxyStatusMode::Off).then_some(&snapshot.identity);
@@ -94,7 +120,10 @@ async fn forward(
 ) -> Result<Response<crate::upstream::PooledBody>, Failure> {
     let accept = request.headers().get(ACCEPT).cloned();
     let fail = |cause| Failure::new(cause, accept.as_ref());
-    let view = snapshot.listeners.get(&*conn.listener).ok_or_else(|| fail(Cause::NoRoute))?;
+    let view = snapshot
+        .listeners
+        .get(&*conn.listener)
+        .ok_or_else(|| fail(Cause::NoRoute))?;
     let cluster = route(snapshot, view, &request).ok_or_else(|| fail(Cause::NoRoute))?;
     if let Some(log) = log.as_deref_mut() {
         log.cluster = Some(Arc::clone(cluster));
@@ -103,7 +132,9 @@ async fn forward(
         return Err(fail(Cause::BodyTooLarge));
     }
     let key = cluster.select_key(request.headers(), conn.peer.ip());
-    let backend = cluster.select(key, &mut |_| true).ok_or_else(|| fail(Cause::NoHealthyBackend))?;
+    let backend = cluster
+        .select(key, &mut |_| true)
+        .ok_or_else(|| fail(Cause::NoHealthyBackend))?;
     if let Some(log) = log.as_deref_mut() {
         log.backend = Some(Arc::clone(backend));
         log.attempts = 1;
@@ -124,20 +155,29 @@ fn upstream_failure(e: UpstreamError, backend: &Backend, accept: Option<&HeaderV
     failure
 }
 
-fn route<'s>(snapshot: &'s Snapshot, view: &ListenerView, request: &Request<RequestBody>) -> Option<&'s Arc<Cluster>> {
+fn route<'s>(
+    snapshot: &'s Snapshot,
+    view: &ListenerView,
+    request: &Request<RequestBody>,
+) -> Option<&'s Arc<Cluster>> {
     let host = request
         .headers()
         .get(HOST)
         .and_then(|h| h.to_str().ok())
         .or_else(|| request.uri().authority().map(|a| a.as_str()))
         .unwrap_or("");
-    let index = view.routes.lookup(&normalize_host(host), request.uri().path())?;
+    let index = view
+        .routes
+        .lookup(&normalize_host(host), request.uri().path())?;
     snapshot.clusters.get(index)
 }
 
 fn exceeds_body_limit(request: &Request<RequestBody>, limit: Option<u64>) -> bool {
     let Some(limit) = limit else { return false };
-    let declared = request.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let declared = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     declared.is_some_and(|length| length > limit)
 }
 

@@ -23,11 +23,14 @@ impl PathTable {
     fn insert(&mut self, prefix: &str, cluster: usize) {
         self.0.push((prefix.into(), cluster));
         // Stable sort keeps file order among equal prefixes: the first one written wins.
-        self.0.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        self.0.sort_by_key(|(prefix, _)| std::cmp::Reverse(prefix.len()));
     }
 
     fn lookup(&self, path: &str) -> Option<usize> {
-        self.0.iter().find(|(prefix, _)| path.starts_with(&**prefix)).map(|(_, c)| *c)
+        self.0
+            .iter()
+            .find(|(prefix, _)| path.starts_with(&**prefix))
+            .map(|(_, c)| *c)
     }
 }
 
@@ -50,7 +53,7 @@ impl RouteTable {
             };
             paths.insert(&route.path_prefix, cluster);
         }
-        table.suffixes.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        table.suffixes.sort_by_key(|(suffix, _)| std::cmp::Reverse(suffix.len()));
         table
     }
 
@@ -99,7 +102,12 @@ mod tests {
     use super::*;
 
     fn route(host: HostMatch, prefix: &str, cluster: &str) -> Route {
-        Route { listener: None, host, path_prefix: prefix.into(), cluster: cluster.into() }
+        Route {
+            listener: None,
+            host,
+            path_prefix: prefix.into(),
+            cluster: cluster.into(),
+        }
     }
 
     #[test]
@@ -113,7 +121,11 @@ mod tests {
         let names = ["any", "static", "wild", "api"];
         let table = RouteTable::build(&routes, |n| names.iter().position(|x| *x == n));
         assert_eq!(table.lookup("api.example.com", "/v1/users"), Some(3));
-        assert_eq!(table.lookup("api.example.com", "/v2"), Some(2), "falls through to *.");
+        assert_eq!(
+            table.lookup("api.example.com", "/v2"),
+            Some(2),
+            "falls through to *."
+        );
         assert_eq!(table.lookup("www.example.com", "/"), Some(2));
         assert_eq!(table.lookup("example.com", "/static/a.css"), Some(1));
         assert_eq!(table.lookup("other.org", "/x"), Some(0));

@@ -50,8 +50,11 @@ pub(crate) struct ConnLimits {
 impl Snapshot {
     /// Builds the snapshot for `config`.
     pub fn build(config: &Config, generation: u64) -> Self {
-        let clusters: Vec<Arc<Cluster>> =
-            config.clusters.values().map(|c| Arc::new(Cluster::new(c))).collect();
+        let clusters: Vec<Arc<Cluster>> = config
+            .clusters
+            .values()
+            .map(|c| Arc::new(Cluster::new(c)))
+            .collect();
         let index = |name: &str| clusters.iter().position(|c| c.name == name);
         let listeners = config
             .listeners

@@ -44,7 +44,13 @@ impl TestProxy {
             },
             drain,
         ));
-        Self { addrs, shared, access_log, stop: Some(stop), task: Some(task) }
+        Self {
+            addrs,
+            shared,
+            access_log,
+            stop: Some(stop),
+            task: Some(task),
+        }
     }
 
     /// The address of the first listener.
@@ -54,7 +60,11 @@ impl TestProxy {
 
     /// The address of listener `name`.
     pub fn addr_of(&self, name: &str) -> SocketAddr {
-        self.addrs.iter().find(|(n, _)| n == name).map(|(_, a)| *a).expect("no such listener")
+        self.addrs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, a)| *a)
+            .expect("no such listener")
     }
 
     /// `http://ADDR{path}` on the first listener.
@@ -69,8 +79,15 @@ impl TestProxy {
 
     /// Access log lines written so far (the writer thread may lag a few milliseconds).
     pub fn access_log(&self) -> Vec<String> {
-        let bytes = self.access_log.lock().map(|b| b.clone()).unwrap_or_default();
-        String::from_utf8_lossy(&bytes).lines().map(str::to_owned).collect()
+        let bytes = self
+            .access_log
+            .lock()
+            .map(|b| b.clone())
+            .unwrap_or_default();
+        String::from_utf8_lossy(&bytes)
+            .lines()
+            .map(str::to_owned)
+            .collect()
     }
 
     /// Waits up to `within` for at least `n` access log lines.

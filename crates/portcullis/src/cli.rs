@@ -19,7 +19,12 @@ enum Command {
     /// Run with a configuration file.
     Run {
         /// The configuration file.
-        #[arg(short, long, env = "PORTCULLIS_CONFIG", default_value = "config/portcullis.toml")]
+        #[arg(
+            short,
+            long,
+            env = "PORTCULLIS_CONFIG",
+            default_value = "config/portcullis.toml"
+        )]
         config: PathBuf,
     },
     /// Validate a configuration file: prints `ok`, or every error as PATH:LINE:COL.

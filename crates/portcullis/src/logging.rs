@@ -1,6 +1,6 @@
 //! Diagnostics to stderr through `tracing`; the access log is the data plane's own.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use portcullis_config::{AccessLog as AccessTarget, Log};
 use portcullis_dataplane::AccessLog;
@@ -14,6 +14,7 @@ pub(crate) fn init(log: &Log) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .try_init();
 }
@@ -23,9 +24,12 @@ pub(crate) fn access_log(log: &Log) -> std::io::Result<AccessLog> {
     let out: Box<dyn Write + Send> = match &log.access {
         AccessTarget::Off => return Ok(AccessLog::off()),
         AccessTarget::Stdout => Box::new(std::io::stdout()),
-        AccessTarget::File(path) => {
-            Box::new(std::fs::OpenOptions::new().create(true).append(true).open(path)?)
-        }
+        AccessTarget::File(path) => Box::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)?,
+        ),
     };
     AccessLog::spawn(out, log.format)
 }

@@ -59,5 +59,8 @@ fn runtime(workers: usize) -> std::io::Result<tokio::runtime::Runtime> {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     };
-    tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build()
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
 }

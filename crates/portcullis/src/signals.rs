@@ -8,9 +8,10 @@ use tokio::signal::unix::{signal, SignalKind};
 
 /// Resolves on the first SIGTERM or SIGINT.
 pub(crate) async fn terminate() {
-    let (Ok(mut term), Ok(mut int)) =
-        (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
-    else {
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
         tracing::error!("cannot install signal handlers; stop with SIGKILL");
         return std::future::pending().await;
     };
@@ -22,12 +23,17 @@ pub(crate) async fn terminate() {
 
 /// Reloads `path` on every SIGHUP. An invalid file changes nothing and is reported.
 pub(crate) async fn reload_on_hup(shared: Arc<Shared>, path: PathBuf) {
-    let Ok(mut hup) = signal(SignalKind::hangup()) else { return };
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        return;
+    };
     while hup.recv().await.is_some() {
         match portcullis_config::load(&path) {
             Ok(config) => {
                 let generation = shared.install(&config);
-                tracing::info!(generation, "configuration reloaded (listeners are kept as started)");
+                tracing::info!(
+                    generation,
+                    "configuration reloaded (listeners are kept as started)"
+                );
             }
             Err(errors) => {
                 for error in errors.errors() {

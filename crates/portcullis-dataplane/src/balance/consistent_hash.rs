@@ -18,7 +18,11 @@ impl ConsistentHash {
     /// Builds the ring; points depend on each backend's address, not its position, so
     /// other backends' keys stay put when one is added or removed.
     pub(crate) fn new(backends: &[(&str, u32)]) -> Self {
-        let total: u64 = backends.iter().map(|(_, w)| u64::from(*w)).sum::<u64>().max(1);
+        let total: u64 = backends
+            .iter()
+            .map(|(_, w)| u64::from(*w))
+            .sum::<u64>()
+            .max(1);
         let n = backends.len() as u64;
         let mut ring = Vec::new();
         for (index, (address, weight)) in backends.iter().enumerate() {
@@ -86,7 +90,9 @@ mod tests {
         let fake = fakes(&vec![1; addresses.len()]);
         (0..keys)
             .map(|k| {
-                let key = SelectKey { hash: hash_bytes(&k.to_le_bytes()) };
+                let key = SelectKey {
+                    hash: hash_bytes(&k.to_le_bytes()),
+                };
                 let index = ring.select(&fake, key, &mut |_| true).unwrap();
                 addresses[index].to_string()
             })
@@ -100,7 +106,10 @@ mod tests {
         let after = owners(&all[..4], 10_000);
         let moved = before.iter().zip(&after).filter(|(b, a)| b != a).count();
         let owned_by_removed = before.iter().filter(|b| *b == "e:1").count();
-        assert_eq!(moved, owned_by_removed, "only the removed backend's keys move");
+        assert_eq!(
+            moved, owned_by_removed,
+            "only the removed backend's keys move"
+        );
         let share = moved as f64 / 10_000.0;
         assert!((0.12..0.28).contains(&share), "moved {share}");
     }
@@ -110,7 +119,9 @@ mod tests {
         let ring = ConsistentHash::new(&[("a:1", 1), ("b:1", 1)]);
         let fake = fakes(&[1, 1]);
         for k in 0..100u64 {
-            let key = SelectKey { hash: hash_bytes(&k.to_le_bytes()) };
+            let key = SelectKey {
+                hash: hash_bytes(&k.to_le_bytes()),
+            };
             assert_eq!(ring.select(&fake, key, &mut |i| i == 1), Some(1));
         }
     }

@@ -12,7 +12,9 @@ pub(crate) struct LeastRequest {
 
 impl LeastRequest {
     pub(crate) fn new(weights: &[u32]) -> Self {
-        Self { draws: WeightedRandom::new(weights) }
+        Self {
+            draws: WeightedRandom::new(weights),
+        }
     }
 
     fn accepted_draw(&self, accept: &mut dyn FnMut(usize) -> bool) -> Option<usize> {
@@ -37,9 +39,17 @@ impl Select for LeastRequest {
         let first = self.accepted_draw(accept);
         let second = self.accepted_draw(accept);
         match (first, second) {
-            (Some(a), Some(b)) => Some(if lighter(&backends[a], &backends[b]) { a } else { b }),
+            (Some(a), Some(b)) => Some(if lighter(&backends[a], &backends[b]) {
+                a
+            } else {
+                b
+            }),
             (Some(one), None) | (None, Some(one)) => Some(one),
-            (None, None) => scan(backends.len(), fastrand::usize(..backends.len().max(1)), accept),
+            (None, None) => scan(
+                backends.len(),
+                fastrand::usize(..backends.len().max(1)),
+                accept,
+            ),
         }
     }
 }

@@ -103,6 +103,12 @@ pub(crate) mod test_support {
     }
 
     pub(crate) fn fakes(weights: &[u32]) -> Vec<Fake> {
-        weights.iter().map(|&weight| Fake { weight, in_flight: 0 }).collect()
+        weights
+            .iter()
+            .map(|&weight| Fake {
+                weight,
+                in_flight: 0,
+            })
+            .collect()
     }
 }

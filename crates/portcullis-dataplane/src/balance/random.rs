@@ -43,7 +43,11 @@ impl Select for WeightedRandom {
                 None => return None,
             }
         }
-        scan(backends.len(), fastrand::usize(..backends.len().max(1)), accept)
+        scan(
+            backends.len(),
+            fastrand::usize(..backends.len().max(1)),
+            accept,
+        )
     }
 }
 

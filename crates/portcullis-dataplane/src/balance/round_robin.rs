@@ -21,14 +21,20 @@ pub(crate) struct SmoothRoundRobin {
 impl SmoothRoundRobin {
     pub(crate) fn new(weights: &[u32]) -> Self {
         let cursor = AtomicUsize::new(fastrand::usize(..weights.len().max(1)));
-        Self { sequence: smooth_sequence(&reduce(weights)), cursor }
+        Self {
+            sequence: smooth_sequence(&reduce(weights)),
+            cursor,
+        }
     }
 }
 
 /// Weights divided by their gcd, then scaled down (each keeping at least 1) when one
 /// period would cost more than `MAX_BUILD_STEPS` to compute.
 fn reduce(weights: &[u32]) -> Vec<u64> {
-    let gcd = weights.iter().fold(0u64, |g, &w| gcd(g, u64::from(w))).max(1);
+    let gcd = weights
+        .iter()
+        .fold(0u64, |g, &w| gcd(g, u64::from(w)))
+        .max(1);
     let reduced: Vec<u64> = weights.iter().map(|&w| u64::from(w) / gcd).collect();
     let total: u64 = reduced.iter().sum();
     let n = reduced.len().max(1) as u64;
@@ -36,7 +42,10 @@ fn reduce(weights: &[u32]) -> Vec<u64> {
     if total <= max_period {
         return reduced;
     }
-    reduced.iter().map(|&w| (w * max_period / total).max(1)).collect()
+    reduced
+        .iter()
+        .map(|&w| (w * max_period / total).max(1))
+        .collect()
 }
 
 fn gcd(a: u64, b: u64) -> u64 {
@@ -100,7 +109,12 @@ mod tests {
         let rr = SmoothRoundRobin::new(weights);
         rr.cursor.store(0, Ordering::Relaxed);
         let backends = fakes(weights);
-        (0..n).map(|_| rr.select(&backends, SelectKey::default(), &mut |i| accept(i)).unwrap()).collect()
+        (0..n)
+            .map(|_| {
+                rr.select(&backends, SelectKey::default(), &mut |i| accept(i))
+                    .unwrap()
+            })
+            .collect()
     }
 
     #[test]
@@ -122,12 +136,18 @@ mod tests {
         let weights: Vec<u32> = (1..=1000).collect();
         let rr = SmoothRoundRobin::new(&weights);
         assert!(rr.sequence.len() as u64 <= MAX_BUILD_STEPS / 1000 + 1000);
-        assert!(rr.sequence.iter().any(|&i| i == 0), "every backend keeps a slot");
+        assert!(
+            rr.sequence.contains(&0),
+            "every backend keeps a slot"
+        );
     }
 
     #[test]
     fn none_when_nothing_is_accepted() {
         let rr = SmoothRoundRobin::new(&[1, 2]);
-        assert_eq!(rr.select(&fakes(&[1, 2]), SelectKey::default(), &mut |_| false), None);
+        assert_eq!(
+            rr.select(&fakes(&[1, 2]), SelectKey::default(), &mut |_| false),
+            None
+        );
     }
 }

@@ -62,7 +62,9 @@ async fn pump_length<R: AsyncRead + Unpin>(
         remaining -= n;
         let data = buf.split_to(n as usize).freeze();
         // A dropped receiver means the upstream no longer wants the body.
-        tx.send(Ok(data)).await.map_err(|_| BodyError::ClientClosed)?;
+        tx.send(Ok(data))
+            .await
+            .map_err(|_| BodyError::ClientClosed)?;
     }
     Ok(())
 }
@@ -84,7 +86,9 @@ async fn pump_chunked<R: AsyncRead + Unpin>(
                 if limit.is_some_and(|limit| received > limit) {
                     return Err(BodyError::TooLarge);
                 }
-                tx.send(Ok(data)).await.map_err(|_| BodyError::ClientClosed)?;
+                tx.send(Ok(data))
+                    .await
+                    .map_err(|_| BodyError::ClientClosed)?;
             }
         }
     }

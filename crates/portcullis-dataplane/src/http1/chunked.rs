@@ -44,7 +44,11 @@ impl ChunkedDecoder {
                     None => return Ok(Decoded::NeedMore),
                     Some(line) => {
                         let size = parse_size(&line)?;
-                        self.state = if size == 0 { State::Trailers } else { State::Data(size) };
+                        self.state = if size == 0 {
+                            State::Trailers
+                        } else {
+                            State::Data(size)
+                        };
                     }
                 },
                 State::Data(remaining) => {
@@ -53,7 +57,11 @@ impl ChunkedDecoder {
                     }
                     let n = remaining.min(buf.len() as u64);
                     let data = buf.split_to(n as usize).freeze();
-                    self.state = if n == remaining { State::DataEnd } else { State::Data(remaining - n) };
+                    self.state = if n == remaining {
+                        State::DataEnd
+                    } else {
+                        State::Data(remaining - n)
+                    };
                     return Ok(Decoded::Data(data));
                 }
                 State::DataEnd => {

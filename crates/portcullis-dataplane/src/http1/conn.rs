@@ -47,7 +47,17 @@ pub(crate) async fn serve<R, W>(
             }
         };
         first = false;
-        if !exchange(&shared, &conn, &mut reader, &mut writer, &mut buf, head, &shutdown).await {
+        if !exchange(
+            &shared,
+            &conn,
+            &mut reader,
+            &mut writer,
+            &mut buf,
+            head,
+            &shutdown,
+        )
+        .await
+        {
             break;
         }
     }
@@ -65,7 +75,11 @@ async fn read_head<R: AsyncRead + Unpin>(
     let limits = &conn.limits;
     if buf.is_empty() {
         // Waiting between requests: idle timeout, or the server is draining.
-        let wait = if first { limits.header_timeout } else { limits.idle_timeout };
+        let wait = if first {
+            limits.header_timeout
+        } else {
+            limits.idle_timeout
+        };
         buf.reserve(READ_BUFFER);
         tokio::select! {
             read = tokio::time::timeout(wait, reader.read_buf(buf)) => match read {
@@ -81,13 +95,21 @@ async fn read_head<R: AsyncRead + Unpin>(
             return Ok(Some(head));
         }
         if buf.len() >= limits.max_header_bytes {
-            return Err(Rejection { cause: Cause::HeaderTooLarge, accept: None });
+            return Err(Rejection {
+                cause: Cause::HeaderTooLarge,
+                accept: None,
+            });
         }
         buf.reserve(READ_BUFFER.min(limits.max_header_bytes + 1 - buf.len()));
         match timeout_at(deadline, reader.read_buf(buf)).await {
             Ok(Ok(n)) if n > 0 => {}
             Ok(_) => return Ok(None), // closed mid-head: nobody to answer
-            Err(_) => return Err(Rejection { cause: Cause::HeaderTimeout, accept: None }),
+            Err(_) => {
+                return Err(Rejection {
+                    cause: Cause::HeaderTimeout,
+                    accept: None,
+                })
+            }
         }
     }
 }
@@ -106,7 +128,12 @@ where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
-    let Head { request, framing, keep_alive, expects_continue } = head;
+    let Head {
+        request,
+        framing,
+        keep_alive,
+        expects_continue,
+    } = head;
     let limit = conn.limits.max_body_bytes;
     let too_large = matches!(framing, BodyFraming::Length(n) if limit.is_some_and(|l| n > l));
     if expects_continue && framing != BodyFraming::None && !too_large {
@@ -144,8 +171,13 @@ where
         }
     };
     let status = outcome.response.status().as_u16();
-    let response = outcome.response.map(|b| LoggedBody::new(b, status, outcome.log, &shared.access_log));
-    let answering = Answering { keep_alive: answering.keep_alive && !outcome.close, ..answering };
+    let response = outcome
+        .response
+        .map(|b| LoggedBody::new(b, status, outcome.log, &shared.access_log));
+    let answering = Answering {
+        keep_alive: answering.keep_alive && !outcome.close,
+        ..answering
+    };
     let write = write_response(writer, response, answering);
     tokio::pin!(write);
     let written = loop {
@@ -157,7 +189,12 @@ where
     written == Written::KeepAlive && pump_end == Some(PumpEnd::Complete)
 }
 
-fn channel(length: Option<u64>) -> (Option<mpsc::Sender<Result<bytes::Bytes, crate::BodyError>>>, RequestBody) {
+fn channel(
+    length: Option<u64>,
+) -> (
+    Option<mpsc::Sender<Result<bytes::Bytes, crate::BodyError>>>,
+    RequestBody,
+) {
     let (tx, rx) = mpsc::channel(4);
     (Some(tx), RequestBody::channel(rx, length))
 }
@@ -173,7 +210,10 @@ async fn reject<W: AsyncWrite + Unpin>(
     let request_id = crate::headers::generate_request_id();
     let failure = Failure::new(rejection.cause, rejection.accept.as_ref());
     let response = proxy::generated(&snapshot, &failure, &request_id);
-    let log = shared.access_log.enabled().then(|| RequestLog::rejected(conn, &request_id, rejection.cause));
+    let log = shared
+        .access_log
+        .enabled()
+        .then(|| RequestLog::rejected(conn, &request_id, rejection.cause));
     let status = response.status().as_u16();
     let response = response.map(|b| LoggedBody::new(b, status, log, &shared.access_log));
     let answering = Answering {

@@ -40,7 +40,10 @@ pub(crate) struct Rejection {
 
 impl Rejection {
     fn bad(accept: Option<&HeaderValue>) -> Self {
-        Self { cause: Cause::BadRequest, accept: accept.cloned() }
+        Self {
+            cause: Cause::BadRequest,
+            accept: accept.cloned(),
+        }
     }
 }
 
@@ -59,20 +62,28 @@ pub(crate) fn parse(buf: &mut BytesMut) -> Result<Option<Head>, Rejection> {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(httparse::Error::TooManyHeaders) => {
-            return Err(Rejection { cause: Cause::HeaderTooLarge, accept: None })
+            return Err(Rejection {
+                cause: Cause::HeaderTooLarge,
+                accept: None,
+            })
         }
         Err(_) => return Err(Rejection::bad(None)),
     };
     let mut headers = HeaderMap::with_capacity(parsed.headers.len());
     for header in parsed.headers.iter() {
-        let name = HeaderName::from_bytes(header.name.as_bytes()).map_err(|_| Rejection::bad(None))?;
+        let name =
+            HeaderName::from_bytes(header.name.as_bytes()).map_err(|_| Rejection::bad(None))?;
         let value = HeaderValue::from_bytes(header.value).map_err(|_| Rejection::bad(None))?;
         headers.append(name, value);
     }
     let accept = headers.get(http::header::ACCEPT).cloned();
     let bad = || Rejection::bad(accept.as_ref());
     let method = Method::from_bytes(parsed.method.unwrap_or("").as_bytes()).map_err(|_| bad())?;
-    let version = if parsed.version == Some(0) { Version::HTTP_10 } else { Version::HTTP_11 };
+    let version = if parsed.version == Some(0) {
+        Version::HTTP_10
+    } else {
+        Version::HTTP_11
+    };
     let path = parsed.path.unwrap_or("");
     let path_start = path.as_ptr() as usize - buf.as_ptr() as usize;
     let path_range = path_start..path_start + path.len();
@@ -90,7 +101,12 @@ pub(crate) fn parse(buf: &mut BytesMut) -> Result<Option<Head>, Rejection> {
     *request.uri_mut() = uri;
     *request.version_mut() = version;
     *request.headers_mut() = headers;
-    Ok(Some(Head { request, framing, keep_alive, expects_continue }))
+    Ok(Some(Head {
+        request,
+        framing,
+        keep_alive,
+        expects_continue,
+    }))
 }
 
 /// The request target, sharing the head's bytes. Origin-form, absolute-form, or `*`
@@ -107,9 +123,9 @@ fn check_host(headers: &HeaderMap, version: Version, uri: &Uri) -> Result<(), ()
     let mut hosts = headers.get_all(HOST).iter();
     match (hosts.next(), hosts.next()) {
         (_, Some(_)) => Err(()),
-        (Some(host), None) => {
-            http::uri::Authority::try_from(host.as_bytes()).map(|_| ()).map_err(|_| ())
-        }
+        (Some(host), None) => http::uri::Authority::try_from(host.as_bytes())
+            .map(|_| ())
+            .map_err(|_| ()),
         (None, None) if version == Version::HTTP_11 && uri.authority().is_none() => Err(()),
         (None, None) => Ok(()),
     }
@@ -124,7 +140,10 @@ fn framing(headers: &mut HeaderMap, version: Version) -> Result<BodyFraming, ()>
     if headers.contains_key(TRANSFER_ENCODING) {
         let codings: Vec<&HeaderValue> = headers.get_all(TRANSFER_ENCODING).iter().collect();
         let chunked_only = codings.len() == 1
-            && codings[0].as_bytes().trim_ascii().eq_ignore_ascii_case(b"chunked");
+            && codings[0]
+                .as_bytes()
+                .trim_ascii()
+                .eq_ignore_ascii_case(b"chunked");
         if has_length || !chunked_only || version == Version::HTTP_10 {
             return Err(());
         }
@@ -149,11 +168,18 @@ fn framing(headers: &mut HeaderMap, version: Version) -> Result<BodyFraming, ()>
     }
     let length = length.ok_or(())?;
     headers.insert(CONTENT_LENGTH, HeaderValue::from(length));
-    Ok(if length == 0 { BodyFraming::None } else { BodyFraming::Length(length) })
+    Ok(if length == 0 {
+        BodyFraming::None
+    } else {
+        BodyFraming::Length(length)
+    })
 }
 
 fn wants_keep_alive(headers: &HeaderMap, version: Version) -> bool {
-    let mut tokens = headers.get_all(CONNECTION).iter().flat_map(crate::headers::connection_tokens);
+    let mut tokens = headers
+        .get_all(CONNECTION)
+        .iter()
+        .flat_map(crate::headers::connection_tokens);
     match version {
         Version::HTTP_10 => tokens.any(|t| t == "keep-alive"),
         _ => !tokens.any(|t| t == "close"),
@@ -174,34 +200,49 @@ mod tests {
 
     #[test]
     fn parses_a_simple_get() {
-        let head = parse_str("GET /a?b=1 HTTP/1.1\r\nHost: x\r\n\r\n").unwrap().unwrap();
+        let head = parse_str("GET /a?b=1 HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap()
+            .unwrap();
         assert_eq!(head.request.uri(), "/a?b=1");
         assert_eq!(head.framing, BodyFraming::None);
         assert!(head.keep_alive);
-        assert!(parse_str("GET / HTTP/1.1\r\nHost: x\r\n").unwrap().is_none());
+        assert!(parse_str("GET / HTTP/1.1\r\nHost: x\r\n")
+            .unwrap()
+            .is_none());
     }
 
     #[test]
     fn rejects_ambiguous_framing() {
-        let both = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n";
+        let both =
+            "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n";
         assert_eq!(cause(both), Some(Cause::BadRequest));
-        let differing = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n";
+        let differing =
+            "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n";
         assert_eq!(cause(differing), Some(Cause::BadRequest));
         let gzip = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n";
         assert_eq!(cause(gzip), Some(Cause::BadRequest));
         let not_final = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n";
         assert_eq!(cause(not_final), Some(Cause::BadRequest));
         let same = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3, 3\r\n\r\n";
-        assert_eq!(parse_str(same).unwrap().unwrap().framing, BodyFraming::Length(3));
+        assert_eq!(
+            parse_str(same).unwrap().unwrap().framing,
+            BodyFraming::Length(3)
+        );
     }
 
     #[test]
     fn rejects_missing_or_double_host_and_garbage() {
         assert_eq!(cause("GET / HTTP/1.1\r\n\r\n"), Some(Cause::BadRequest));
-        assert_eq!(cause("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"), Some(Cause::BadRequest));
+        assert_eq!(
+            cause("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"),
+            Some(Cause::BadRequest)
+        );
         assert_eq!(cause("GET / HTTP/1.0\r\n\r\n"), None);
         assert_eq!(cause("\x01\x02 nonsense\r\n\r\n"), Some(Cause::BadRequest));
-        assert_eq!(cause("GET nopath HTTP/1.1\r\nHost: a\r\n\r\n"), Some(Cause::BadRequest));
+        assert_eq!(
+            cause("GET nopath HTTP/1.1\r\nHost: a\r\n\r\n"),
+            Some(Cause::BadRequest)
+        );
     }
 
     #[test]

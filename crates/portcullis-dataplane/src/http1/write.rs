@@ -75,7 +75,10 @@ fn framing(parts: &http::response::Parts, body: &LoggedBody, answering: Answerin
     {
         return Framing::Empty;
     }
-    let declared = parts.headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse().ok());
+    let declared = parts
+        .headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse().ok());
     match declared.or(body.size_hint().exact()) {
         Some(length) => Framing::Length(length),
         None if answering.version == Version::HTTP_11 => Framing::Chunked,
@@ -177,7 +180,8 @@ async fn write_chunk<W: AsyncWrite + Unpin>(
     framing: Framing,
 ) -> std::io::Result<()> {
     if framing == Framing::Chunked {
-        out.write_all(format!("{:x}\r\n", data.len()).as_bytes()).await?;
+        out.write_all(format!("{:x}\r\n", data.len()).as_bytes())
+            .await?;
         out.write_all(&data).await?;
         out.write_all(b"\r\n").await?;
     } else {

@@ -45,11 +45,17 @@ mod tests {
     fn picks_by_media_type_and_quality() {
         assert_eq!(preferred_format(None), BodyFormat::Text);
         assert_eq!(preferred_format(Some(b"*/*")), BodyFormat::Text);
-        assert_eq!(preferred_format(Some(b"application/json")), BodyFormat::Json);
+        assert_eq!(
+            preferred_format(Some(b"application/json")),
+            BodyFormat::Json
+        );
         let browser = b"text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
         assert_eq!(preferred_format(Some(browser)), BodyFormat::Html);
         let both = b"text/html;q=0.5, application/json;q=0.9";
         assert_eq!(preferred_format(Some(both)), BodyFormat::Json);
-        assert_eq!(preferred_format(Some(b"application/json;q=0")), BodyFormat::Text);
+        assert_eq!(
+            preferred_format(Some(b"application/json;q=0")),
+            BodyFormat::Text
+        );
     }
 }

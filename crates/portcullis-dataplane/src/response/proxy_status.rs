@@ -95,6 +95,9 @@ mod tests {
             value,
             "\"edge \\\"1\\\"\"; details=\"bad_request\"; next-hop=\"10.0.0.1:80\""
         );
-        assert_eq!(plain.for_relayed(200, None), "portcullis; received-status=200");
+        assert_eq!(
+            plain.for_relayed(200, None),
+            "portcullis; received-status=200"
+        );
     }
 }

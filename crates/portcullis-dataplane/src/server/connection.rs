@@ -28,7 +28,11 @@ pub(crate) async fn serve(
             None => return, // the listener was removed meanwhile
         }
     };
-    let conn = ConnInfo { listener, peer, limits };
+    let conn = ConnInfo {
+        listener,
+        peer,
+        limits,
+    };
     let mut buf = BytesMut::with_capacity(4096);
     if !sniff_h2(&mut stream, &mut buf, &conn).await {
         let (reader, writer) = stream.into_split();

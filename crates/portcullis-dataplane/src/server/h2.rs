@@ -18,8 +18,12 @@ use crate::{RequestBody, Shared};
 
 /// Serves one HTTP/2 connection until it ends; on drain, sends GOAWAY and lets the
 /// open streams finish.
-pub(crate) async fn serve<S>(shared: Arc<Shared>, conn: ConnInfo, io: S, shutdown: CancellationToken)
-where
+pub(crate) async fn serve<S>(
+    shared: Arc<Shared>,
+    conn: ConnInfo,
+    io: S,
+    shutdown: CancellationToken,
+) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let max_header_bytes = u32::try_from(conn.limits.max_header_bytes).unwrap_or(u32::MAX);
@@ -31,7 +35,9 @@ where
             let outcome = proxy::handle(&shared, &conn, request).await;
             let status = outcome.response.status().as_u16();
             let log = outcome.log;
-            let response = outcome.response.map(|b| LoggedBody::new(b, status, log, &shared.access_log));
+            let response = outcome
+                .response
+                .map(|b| LoggedBody::new(b, status, log, &shared.access_log));
             Ok::<_, Infallible>(response)
         }
     });

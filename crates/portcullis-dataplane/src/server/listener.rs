@@ -39,7 +39,12 @@ impl BoundListener {
     }
 
     /// Accepts until `stop`; each connection runs as a task on `connections`.
-    pub(crate) async fn serve(self, shared: Arc<Shared>, stop: CancellationToken, connections: TaskTracker) {
+    pub(crate) async fn serve(
+        self,
+        shared: Arc<Shared>,
+        stop: CancellationToken,
+        connections: TaskTracker,
+    ) {
         let open = Arc::new(AtomicUsize::new(0));
         loop {
             let accepted = tokio::select! {

@@ -35,7 +35,8 @@ impl Shared {
     /// in flight finish on the snapshot they started with. Returns the new generation.
     pub fn install(&self, config: &Config) -> u64 {
         let generation = self.snapshot.load().generation + 1;
-        self.snapshot.store(Arc::new(Snapshot::build(config, generation)));
+        self.snapshot
+            .store(Arc::new(Snapshot::build(config, generation)));
         generation
     }
 }
@@ -58,13 +59,19 @@ impl Server {
             .map(BoundListener::bind)
             .collect::<std::io::Result<Vec<_>>>()?;
         let snapshot = Snapshot::build(config, 1);
-        let shared = Arc::new(Shared { snapshot: ArcSwap::from_pointee(snapshot), access_log });
+        let shared = Arc::new(Shared {
+            snapshot: ArcSwap::from_pointee(snapshot),
+            access_log,
+        });
         Ok(Self { shared, listeners })
     }
 
     /// The address listener `name` is bound to (useful with port 0).
     pub fn local_addr(&self, name: &str) -> Option<SocketAddr> {
-        self.listeners.iter().find(|l| &*l.name == name).map(|l| l.local_addr)
+        self.listeners
+            .iter()
+            .find(|l| &*l.name == name)
+            .map(|l| l.local_addr)
     }
 
     /// The shared state, for the admin side.
@@ -90,8 +97,14 @@ impl Server {
             let _ = task.await;
         }
         connections.close();
-        if tokio::time::timeout(drain_timeout, connections.wait()).await.is_err() {
-            tracing::warn!(remaining = connections.len(), "drain timeout: closing remaining connections");
+        if tokio::time::timeout(drain_timeout, connections.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                remaining = connections.len(),
+                "drain timeout: closing remaining connections"
+            );
         }
         sweeper.abort();
     }

@@ -35,8 +35,16 @@ impl PooledBody {
         idle_limit: Duration,
         in_flight: InFlight,
     ) -> Self {
-        let reuse = sender.map(|sender| Reuse { backend, sender, idle_limit });
-        let mut pooled = Self { body, reuse, _in_flight: in_flight };
+        let reuse = sender.map(|sender| Reuse {
+            backend,
+            sender,
+            idle_limit,
+        });
+        let mut pooled = Self {
+            body,
+            reuse,
+            _in_flight: in_flight,
+        };
         if pooled.body.is_end_stream() {
             pooled.release();
         }

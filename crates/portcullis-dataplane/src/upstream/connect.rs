@@ -21,16 +21,25 @@ impl Target {
     pub(crate) fn new(host: &str, port: u16) -> Self {
         match host.parse::<std::net::IpAddr>() {
             Ok(ip) => Target::Ip(SocketAddr::new(ip, port)),
-            Err(_) => Target::Name { host: host.to_owned(), port },
+            Err(_) => Target::Name {
+                host: host.to_owned(),
+                port,
+            },
         }
     }
 }
 
 /// A TCP connection with `TCP_NODELAY`, within `timeout` including name resolution.
-pub(crate) async fn connect(target: &Target, timeout: Duration) -> Result<TcpStream, UpstreamError> {
+pub(crate) async fn connect(
+    target: &Target,
+    timeout: Duration,
+) -> Result<TcpStream, UpstreamError> {
     match tokio::time::timeout(timeout, connect_any(target)).await {
         Ok(result) => result,
-        Err(_) => Err(UpstreamError::new(Cause::ConnectTimeout, "connect timed out")),
+        Err(_) => Err(UpstreamError::new(
+            Cause::ConnectTimeout,
+            "connect timed out",
+        )),
     }
 }
 

@@ -18,7 +18,11 @@ pub(crate) struct UpstreamError {
 
 impl UpstreamError {
     pub(crate) fn new(cause: Cause, detail: impl Into<String>) -> Self {
-        Self { cause, detail: detail.into(), reused: false }
+        Self {
+            cause,
+            detail: detail.into(),
+            reused: false,
+        }
     }
 
     /// Classifies an error from hyper's client connection.
@@ -36,7 +40,11 @@ impl UpstreamError {
             // broken pipe: the connection went away under the request.
             Cause::UpstreamReset
         };
-        Self { cause, detail: describe(e), reused }
+        Self {
+            cause,
+            detail: describe(e),
+            reused,
+        }
     }
 }
 

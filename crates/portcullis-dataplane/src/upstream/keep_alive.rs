@@ -45,8 +45,14 @@ mod tests {
     #[test]
     fn shorter_origin_timeout_wins_with_a_margin() {
         let pool = Duration::from_secs(50);
-        assert_eq!(idle_limit(&headers("timeout=5, max=100"), pool), Duration::from_secs(4));
-        assert_eq!(idle_limit(&headers("timeout=1"), pool), Duration::from_millis(500));
+        assert_eq!(
+            idle_limit(&headers("timeout=5, max=100"), pool),
+            Duration::from_secs(4)
+        );
+        assert_eq!(
+            idle_limit(&headers("timeout=1"), pool),
+            Duration::from_millis(500)
+        );
         assert_eq!(idle_limit(&headers("timeout=0"), pool), Duration::ZERO);
         assert_eq!(idle_limit(&headers("timeout=600"), pool), pool);
         assert_eq!(idle_limit(&HeaderMap::new(), pool), pool);

@@ -25,7 +25,9 @@ struct Idle {
 impl Pool {
     /// A pool keeping at most `max_idle` connections; 0 disables pooling.
     pub(crate) fn new(max_idle: usize) -> Self {
-        Self { idle: (max_idle > 0).then(|| ArrayQueue::new(max_idle)) }
+        Self {
+            idle: (max_idle > 0).then(|| ArrayQueue::new(max_idle)),
+        }
     }
 
     /// A live idle connection, if any; expired and closed ones are dropped on the way.
@@ -46,7 +48,10 @@ impl Pool {
         if idle_limit.is_zero() || sender.is_closed() {
             return;
         }
-        let _ = idle.push(Idle { sender, expires: Instant::now() + idle_limit });
+        let _ = idle.push(Idle {
+            sender,
+            expires: Instant::now() + idle_limit,
+        });
     }
 
     /// Closes expired idle connections, so an origin sees them go even when no

@@ -15,7 +15,10 @@ const DEMO_CONFIG: &str = include_str!("../../../../config/demo.toml");
 const PREFERRED: &str = "127.0.0.1:8080";
 
 pub(crate) fn run() -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("cannot start the runtime: {e}");
@@ -46,7 +49,10 @@ async fn demo() -> ExitCode {
         }
     };
     crate::logging::init(&config.log);
-    crate::run::serve(config, None, crate::signals::terminate(), |server| print_banner(server, &origins)).await
+    crate::run::serve(config, None, crate::signals::terminate(), |server| {
+        print_banner(server, &origins)
+    })
+    .await
 }
 
 fn listen_address() -> String {
@@ -57,7 +63,9 @@ fn listen_address() -> String {
 }
 
 fn print_banner(server: &Server, origins: &origins::Origins) {
-    let Some(address) = server.local_addr("web") else { return };
+    let Some(address) = server.local_addr("web") else {
+        return;
+    };
     let url = format!("http://{address}");
     println!(
         "\nPortcullis demo is running (Ctrl-C to stop).\n\n\

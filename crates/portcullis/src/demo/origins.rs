@@ -28,7 +28,11 @@ pub(crate) async fn start() -> std::io::Result<Origins> {
     let healthy = TcpListener::bind("127.0.0.1:0").await?;
     let flaky = TcpListener::bind("127.0.0.1:0").await?;
     let slow = TcpListener::bind("127.0.0.1:0").await?;
-    let origins = Origins { healthy: healthy.local_addr()?, flaky: flaky.local_addr()?, slow: slow.local_addr()? };
+    let origins = Origins {
+        healthy: healthy.local_addr()?,
+        flaky: flaky.local_addr()?,
+        slow: slow.local_addr()?,
+    };
     tokio::spawn(serve(healthy, Behaviour::Healthy, CancellationToken::new()));
     tokio::spawn(serve(slow, Behaviour::Slow, CancellationToken::new()));
     tokio::spawn(flaky_cycle(flaky));
@@ -44,7 +48,9 @@ enum Behaviour {
 
 /// Up for a while, then away (port closed, connections dropped), then back.
 async fn flaky_cycle(mut listener: TcpListener) {
-    let Ok(address) = listener.local_addr() else { return };
+    let Ok(address) = listener.local_addr() else {
+        return;
+    };
     loop {
         let away = CancellationToken::new();
         let serving = tokio::spawn(serve(listener, Behaviour::Flaky, away.clone()));
@@ -92,21 +98,36 @@ impl std::fmt::Display for Dropped {
 
 impl std::error::Error for Dropped {}
 
-async fn answer(behaviour: Behaviour, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Dropped> {
+async fn answer(
+    behaviour: Behaviour,
+    request: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Dropped> {
     let path = request.uri().path().to_owned();
     let roll = fastrand::u32(..100);
     match behaviour {
         Behaviour::Healthy => {
             tokio::time::sleep(Duration::from_millis(u64::from(roll % 20))).await;
-            Ok(text(StatusCode::OK, format!("hello from the healthy origin ({path})\n")))
+            Ok(text(
+                StatusCode::OK,
+                format!("hello from the healthy origin ({path})\n"),
+            ))
         }
-        Behaviour::Flaky if roll < 20 => Ok(text(StatusCode::INTERNAL_SERVER_ERROR, "flaky origin: 500\n".into())),
+        Behaviour::Flaky if roll < 20 => Ok(text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "flaky origin: 500\n".into(),
+        )),
         Behaviour::Flaky if roll < 35 => Err(Dropped),
-        Behaviour::Flaky => Ok(text(StatusCode::OK, format!("hello from the flaky origin ({path})\n"))),
+        Behaviour::Flaky => Ok(text(
+            StatusCode::OK,
+            format!("hello from the flaky origin ({path})\n"),
+        )),
         Behaviour::Slow => {
             let delay = if roll < 40 { 3000 } else { 300 };
             tokio::time::sleep(Duration::from_millis(delay)).await;
-            Ok(text(StatusCode::OK, format!("hello from the slow origin after {delay}ms ({path})\n")))
+            Ok(text(
+                StatusCode::OK,
+                format!("hello from the slow origin after {delay}ms ({path})\n"),
+            ))
         }
     }
 }

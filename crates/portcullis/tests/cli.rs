@@ -1,0 +1,150 @@
+//! The real binary: `check`, `--version`, usage errors, and `run` draining on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use portcullis_test_support::{raw_exchange, Action, FakeOrigin, Response, Script};
+
+const BIN: &str = env!("CARGO_BIN_EXE_portcullis");
+
+fn temp_config(name: &str, text: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("portcullis-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("portcullis.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn check_accepts_the_documented_example() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/portcullis.toml");
+    let out = Command::new(BIN)
+        .args(["check", "-c", example])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok");
+}
+
+#[test]
+fn check_reports_every_error_with_its_line_and_exits_1() {
+    let path = temp_config(
+        "bad",
+        "[[listeners]]\nname = \"web\"\naddress = \"nowhere\"\n\n[clusters.api]\nbackends = [{ address = \"a:1\", weight = 0 }]\n[clusters.b]\ncolour = 1\n",
+    );
+    let out = Command::new(BIN)
+        .args(["check", "-c"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let shown = path.display().to_string();
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 3, "{stderr}");
+    assert!(
+        lines[0].starts_with(&format!("{shown}:3:11: listeners[0].address: ")),
+        "{stderr}"
+    );
+    assert!(lines[1].starts_with(&format!("{shown}:6:")), "{stderr}");
+    assert!(
+        lines[1].contains("clusters.api.backends[0].weight"),
+        "{stderr}"
+    );
+    assert!(
+        lines[2].starts_with(&format!("{shown}:8:1: clusters.b.colour: unknown key")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn version_and_usage_exit_codes() {
+    let version = Command::new(BIN).arg("--version").output().unwrap();
+    assert_eq!(version.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&version.stdout).starts_with("portcullis "));
+    let usage = Command::new(BIN).arg("frobnicate").output().unwrap();
+    assert_eq!(usage.status.code(), Some(2));
+    let missing = Command::new(BIN)
+        .args(["run", "-c", "/nonexistent/portcullis.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+}
+
+/// Starts `portcullis run` and reads the listener address it logs.
+fn start(config: &std::path::Path) -> (Child, SocketAddr) {
+    let mut child = Command::new(BIN)
+        .args(["run", "-c"])
+        .arg(config)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let address = loop {
+        let line = lines
+            .next()
+            .expect("portcullis exited before listening")
+            .unwrap();
+        if let Some(rest) = line.split("address=").nth(1) {
+            break rest.split_whitespace().next().unwrap().parse().unwrap();
+        }
+    };
+    // Keep draining stderr so the child never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, address)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_drains_in_flight_requests_and_exits_0() {
+    let slow = Response::ok()
+        .body("slow but fine")
+        .delay(Duration::from_millis(800));
+    let origin = FakeOrigin::start(Script::always(Action::Respond(slow))).await;
+    let config = temp_config(
+        "drain",
+        &format!(
+            "[admin]\naddress = \"127.0.0.1:0\"\n[log]\naccess = \"off\"\n\
+             [[listeners]]\nname = \"web\"\naddress = \"127.0.0.1:0\"\n\
+             [[routes]]\ncluster = \"app\"\n[clusters.app]\nbackends = [{{ address = \"{}\" }}]\n",
+            origin.addr()
+        ),
+    );
+    let (mut child, address) = start(&config);
+    let request = tokio::spawn(async move {
+        raw_exchange(
+            address,
+            b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+            Duration::from_secs(10),
+        )
+        .await
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let response = request.await.unwrap().expect("in-flight request completes");
+    assert_eq!(response.status, 200);
+    assert_eq!(response.text(), "slow but fine");
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert!(
+        tokio::net::TcpStream::connect(address).await.is_err(),
+        "listener closed after drain"
+    );
+}
