@@ -1,0 +1,31 @@
+//! Portcullis short-circuit decisions: per-backend circuit breakers, concurrency
+//! limits and the per-cluster retry budget.
+//!
+//! Everything here runs on the request path, so nothing locks or allocates after
+//! construction: state lives in atomics, changed by `compare_exchange`, and metric
+//! handles are registered once when a breaker or budget is made.
+//!
+//! # Layout
+//! - `breaker`: [`Breaker`], its state machine (closed, open, half-open) and
+//!   [`Ticket`]s.
+//! - `limit`: [`ConcurrencyLimit`] and its [`LimitGuard`].
+//! - `budget`: [`RetryBudget`]; `cause`: [`RetryCause`].
+//! - `window`: the lock-free rolling window both breakers and budgets count in.
+//! - `clock`: `tokio::time` instants as integers, so tests can pause time.
+//! - `error`: [`ShortCircuit`], a refusal named by its SPEC cause.
+//! - [`names`]: the metric names and label values.
+
+mod breaker;
+mod budget;
+mod cause;
+mod clock;
+mod error;
+mod limit;
+pub mod names;
+mod window;
+
+pub use breaker::{Breaker, BreakerState, Ticket};
+pub use budget::{RetryBudget, BUDGET_WINDOW};
+pub use cause::RetryCause;
+pub use error::ShortCircuit;
+pub use limit::{ConcurrencyLimit, LimitGuard};
