@@ -1,6 +1,11 @@
 //! Least request by the power of two choices: draw two backends by weight and take the
 //! one with fewer requests in flight relative to its weight. Nearly as good as a full
 //! scan, at O(1), and with no herd onto a single "least loaded" backend.
+//!
+//! When both have the same number of requests in flight, the first draw wins. The draw
+//! is already weighted; preferring the heavier backend on top of it would count the
+//! weight twice, and an idle cluster (everything at 0) would send a weight-3 backend
+//! 15 requests in 16 instead of 3 in 4.
 
 use super::{scan, Candidate, Select, SelectKey, WeightedRandom};
 
@@ -23,7 +28,11 @@ impl LeastRequest {
 }
 
 /// `a` is less loaded than `b`: (in_flight + 1) / weight compared without division.
+/// Equal in-flight counts keep `a`, the first (weighted) draw: see the module docs.
 fn lighter<C: Candidate>(a: &C, b: &C) -> bool {
+    if a.in_flight() == b.in_flight() {
+        return true;
+    }
     let load_a = (a.in_flight() as u64 + 1) * u64::from(b.weight());
     let load_b = (b.in_flight() as u64 + 1) * u64::from(a.weight());
     load_a <= load_b
@@ -69,6 +78,18 @@ mod tests {
             .count();
         // Backend 1 wins whenever it is drawn at least once: about 3 draws in 4.
         assert!(picks > 650, "picked the idle backend {picks} times of 1000");
+    }
+
+    #[test]
+    fn equal_load_follows_the_weighted_draw() {
+        let backends = fakes(&[1, 3]);
+        let lr = LeastRequest::new(&[1, 3]);
+        let n = 20_000;
+        let heavy = (0..n)
+            .filter(|_| lr.select(&backends, SelectKey::default(), &mut |_| true) == Some(1))
+            .count();
+        let share = heavy as f64 / n as f64;
+        assert!((share - 0.75).abs() < 0.02, "share {share}");
     }
 
     #[test]
