@@ -37,6 +37,8 @@ mod prober;
 mod registry;
 mod schedule;
 mod status;
+#[cfg(test)]
+mod testing;
 mod timestamp;
 
 pub use backend::BackendHealth;
