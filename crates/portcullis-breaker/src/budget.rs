@@ -55,7 +55,12 @@ impl RetryBudget {
                 LABEL_OUTCOME => outcome,
             )
         };
-        let pair = |cause| [handle(cause, OUTCOME_SENT), handle(cause, OUTCOME_BUDGET_EXHAUSTED)];
+        let pair = |cause| {
+            [
+                handle(cause, OUTCOME_SENT),
+                handle(cause, OUTCOME_BUDGET_EXHAUSTED),
+            ]
+        };
         Self {
             clock: Clock::new(),
             window: Window::new(BUDGET_WINDOW),

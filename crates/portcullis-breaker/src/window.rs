@@ -119,7 +119,9 @@ impl Window {
                 return false;
             };
             let current = bucket.counts.load(Acquire);
-            let sums = self.sum(held, Some(slot(held))).plus(Counts::unpack(current));
+            let sums = self
+                .sum(held, Some(slot(held)))
+                .plus(Counts::unpack(current));
             if !admit(sums) {
                 return false;
             }
@@ -148,7 +150,9 @@ impl Window {
 
     fn epoch(&self, nanos: u64) -> u64 {
         // +1 keeps epoch 0 free to mean EMPTY; RESETTING is beyond reach (584 years).
-        (nanos / self.bucket_nanos).saturating_add(1).min(RESETTING - 1)
+        (nanos / self.bucket_nanos)
+            .saturating_add(1)
+            .min(RESETTING - 1)
     }
 
     /// The bucket for `epoch`, reset first if it holds an older one, with the epoch
