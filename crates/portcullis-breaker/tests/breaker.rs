@@ -234,7 +234,7 @@ async fn results_from_before_a_transition_are_ignored() {
     advance(OPEN).await;
     let now = Instant::now();
     let trials: Vec<_> = (0..TRIALS).map_while(|_| breaker.admit(now)).collect();
-    // A closed-state ticket cannot fail a trial...
+    // A ticket admitted before the breaker opened cannot fail the half-open.
     breaker.record(late, false, now);
     assert_eq!(breaker.state(), BreakerState::HalfOpen);
     for ticket in trials {
@@ -252,4 +252,14 @@ fn state_names_match_the_status_api() {
     ]
     .map(BreakerState::as_str);
     assert_eq!(names, ["closed", "half_open", "open"]);
+}
+
+#[test]
+fn handles_can_cross_tasks() {
+    fn send_sync<T: Send + Sync + 'static>() {}
+    send_sync::<Breaker>();
+    send_sync::<portcullis_breaker::Ticket>();
+    send_sync::<portcullis_breaker::ConcurrencyLimit>();
+    send_sync::<portcullis_breaker::LimitGuard>();
+    send_sync::<portcullis_breaker::RetryBudget>();
 }
