@@ -13,6 +13,7 @@ use portcullis_admin::{
 pub const RELOAD_ERRORS: &[&str] = &[
     "config/portcullis.toml:23:14: clusters.api.backends[2].weight: must be 1..=1000, got 0",
     "config/portcullis.toml:31:12: clusters.api.health_check.interval: invalid duration \"2 seconds\"",
+    "config/portcullis.toml:40:8: routes[3].host: invalid host \"<img src=x onerror=alert(1)>\"",
 ];
 
 /// (cluster, address, health, breaker) of every fixture backend.
