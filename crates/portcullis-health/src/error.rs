@@ -17,9 +17,6 @@ pub enum ProbeError {
     /// The HTTP exchange failed: the origin closed, reset or sent garbage.
     #[error("http: {0}")]
     Http(#[source] hyper::Error),
-    /// The connection closed before a response head arrived.
-    #[error("http: connection closed before a response")]
-    Closed,
     /// The response status is not in `expect_status`.
     #[error("status {0}")]
     Status(u16),

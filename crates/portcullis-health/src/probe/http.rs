@@ -64,15 +64,20 @@ impl Probe for HttpProbe {
         let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
             .map_err(ProbeError::Http)?;
-        // Drive the connection in this task; dropping it afterwards closes the socket.
+        // Drive the connection in this task; dropping it afterwards closes the
+        // socket. With `Connection: close` the connection may finish first: the
+        // response (or hyper's "closed before message completed") is in `send`.
         let mut conn = std::pin::pin!(conn);
+        let mut send = std::pin::pin!(sender.send_request(request));
         let response = tokio::select! {
-            response = sender.send_request(request) => response.map_err(ProbeError::Http)?,
+            biased;
+            response = &mut send => response,
             closed = &mut conn => {
                 closed.map_err(ProbeError::Http)?;
-                return Err(ProbeError::Closed);
+                send.await
             }
-        };
+        }
+        .map_err(ProbeError::Http)?;
         let status = response.status().as_u16();
         if self.expect.contains(status) {
             Ok(())
