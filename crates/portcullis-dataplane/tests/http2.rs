@@ -1,0 +1,121 @@
+//! HTTP/2 with prior knowledge (h2c) on the same port as HTTP/1.1, through hyper's
+//! client: requests are relayed, and generated answers carry `Proxy-Status`.
+
+mod common;
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use common::{exchange, Conf, Expected, GET_APP, T};
+use http_body_util::{BodyExt, Empty};
+use hyper::client::conn::http2::SendRequest;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use portcullis_test_support::{FakeOrigin, Script};
+use tokio::net::TcpStream;
+
+/// An HTTP/2 connection to `addr`, speaking first (no upgrade, no TLS).
+async fn h2_connect(addr: SocketAddr) -> SendRequest<Empty<Bytes>> {
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let (sender, connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .expect("HTTP/2 handshake with prior knowledge");
+    tokio::spawn(connection);
+    sender
+}
+
+/// GETs `path` on host `shop.test` and reads the whole response.
+async fn h2_get(
+    sender: &mut SendRequest<Empty<Bytes>>,
+    path: &str,
+    accept: &str,
+) -> http::Response<Bytes> {
+    let request = http::Request::get(format!("http://shop.test{path}"))
+        .header("accept", accept)
+        .body(Empty::new())
+        .unwrap();
+    let exchange = async {
+        let response = sender
+            .send_request(request)
+            .await
+            .expect("an HTTP/2 response");
+        let (parts, body) = response.into_parts();
+        let body = body.collect().await.expect("the whole body").to_bytes();
+        http::Response::from_parts(parts, body)
+    };
+    tokio::time::timeout(T, exchange)
+        .await
+        .expect("answered in time")
+}
+
+#[tokio::test]
+async fn h2_get_gets_the_origin_answer() {
+    let origin = FakeOrigin::start(Script::ok()).await;
+    let proxy = Conf::new().backend(origin.addr()).start().await;
+    let mut sender = h2_connect(proxy.addr()).await;
+    let response = h2_get(&mut sender, "/app/x?y=1", "*/*").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.version(), http::Version::HTTP_2);
+    assert_eq!(response.body(), "ok");
+    let id = response
+        .headers()
+        .get("x-request-id")
+        .expect("X-Request-Id")
+        .to_str()
+        .unwrap();
+    let seen = &origin.received()[0];
+    assert_eq!(seen.path, "/app/x?y=1");
+    assert_eq!(
+        seen.header("host"),
+        Some("shop.test"),
+        "the authority becomes Host upstream"
+    );
+    assert_eq!(seen.header("x-request-id"), Some(id));
+    // The same port still speaks HTTP/1.1.
+    assert_eq!(exchange(proxy.addr(), GET_APP).await.status, 200);
+}
+
+#[tokio::test]
+async fn h2_streams_share_one_connection() {
+    let origin = FakeOrigin::start(Script::ok()).await;
+    let proxy = Conf::new().backend(origin.addr()).start().await;
+    let sender = h2_connect(proxy.addr()).await;
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let mut sender = sender.clone();
+        tasks.push(tokio::spawn(async move {
+            h2_get(&mut sender, "/app", "*/*").await.status()
+        }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), 200);
+    }
+    assert_eq!(origin.requests(), 20);
+}
+
+#[tokio::test]
+async fn h2_no_route_is_404_with_proxy_status() {
+    let origin = FakeOrigin::start(Script::ok()).await;
+    let proxy = Conf::new().backend(origin.addr()).start().await;
+    let mut sender = h2_connect(proxy.addr()).await;
+    let response = h2_get(&mut sender, "/nowhere", "application/json").await;
+    let expected = Expected {
+        status: 404,
+        cause: "no_route",
+        error: Some("destination_not_found"),
+    };
+    assert_eq!(response.status(), 404);
+    let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok());
+    assert_eq!(
+        header("proxy-status"),
+        Some(common::proxy_status(&expected).as_str())
+    );
+    assert_eq!(header("cache-control"), Some("no-store"));
+    assert_eq!(header("content-type"), Some("application/json"));
+    let json: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
+    assert_eq!(json["cause"], "no_route");
+    assert_eq!(json["error"], "destination_not_found");
+    assert_eq!(json["status"], 404);
+    assert_eq!(json["request_id"], header("x-request-id").unwrap());
+    assert_eq!(origin.requests(), 0);
+}
