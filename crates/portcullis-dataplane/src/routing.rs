@@ -23,7 +23,8 @@ impl PathTable {
     fn insert(&mut self, prefix: &str, cluster: usize) {
         self.0.push((prefix.into(), cluster));
         // Stable sort keeps file order among equal prefixes: the first one written wins.
-        self.0.sort_by_key(|(prefix, _)| std::cmp::Reverse(prefix.len()));
+        self.0
+            .sort_by_key(|(prefix, _)| std::cmp::Reverse(prefix.len()));
     }
 
     fn lookup(&self, path: &str) -> Option<usize> {
@@ -53,7 +54,9 @@ impl RouteTable {
             };
             paths.insert(&route.path_prefix, cluster);
         }
-        table.suffixes.sort_by_key(|(suffix, _)| std::cmp::Reverse(suffix.len()));
+        table
+            .suffixes
+            .sort_by_key(|(suffix, _)| std::cmp::Reverse(suffix.len()));
         table
     }
 

@@ -8,8 +8,10 @@ static GLOBAL: MiMalloc = MiMalloc;
 mod cli;
 mod demo;
 mod logging;
+mod reload;
 mod run;
 mod signals;
+mod watch;
 
 fn main() -> std::process::ExitCode {
     cli::main()

@@ -2,9 +2,12 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use portcullis_config::Config;
 use portcullis_dataplane::Server;
+
+use crate::reload::Reloader;
 
 /// Runs `config` until SIGTERM/SIGINT and a drain. `path` enables SIGHUP reloads.
 pub(crate) fn run(config: Config, path: Option<PathBuf>) -> ExitCode {
@@ -40,14 +43,12 @@ pub(crate) async fn serve(
             return ExitCode::from(1);
         }
     };
-    for listener in &config.listeners {
-        if let Some(address) = server.local_addr(&listener.name) {
-            tracing::info!(listener = %listener.name, %address, "listening");
-        }
-    }
     bound(&server);
     if let Some(path) = path {
-        tokio::spawn(crate::signals::reload_on_hup(server.shared(), path));
+        let live_text = std::fs::read_to_string(&path).ok();
+        let reloader = Arc::new(Reloader::new(Arc::clone(&server), path, live_text));
+        tokio::spawn(crate::watch::watch(Arc::clone(&reloader)));
+        tokio::spawn(crate::signals::reload_on_hup(reloader));
     }
     server.run(shutdown, config.server.drain_timeout).await;
     tracing::info!("drained; exiting");

@@ -1,10 +1,10 @@
 //! Process signals: SIGTERM and SIGINT drain; SIGHUP reloads the configuration.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
-use portcullis_dataplane::Shared;
 use tokio::signal::unix::{signal, SignalKind};
+
+use crate::reload::{Reloader, Trigger};
 
 /// Resolves on the first SIGTERM or SIGINT.
 pub(crate) async fn terminate() {
@@ -21,25 +21,13 @@ pub(crate) async fn terminate() {
     }
 }
 
-/// Reloads `path` on every SIGHUP. An invalid file changes nothing and is reported.
-pub(crate) async fn reload_on_hup(shared: Arc<Shared>, path: PathBuf) {
+/// Reloads on every SIGHUP. An invalid file changes nothing and is reported.
+pub(crate) async fn reload_on_hup(reloader: Arc<Reloader>) {
     let Ok(mut hup) = signal(SignalKind::hangup()) else {
         return;
     };
     while hup.recv().await.is_some() {
-        match portcullis_config::load(&path) {
-            Ok(config) => {
-                let generation = shared.install(&config);
-                tracing::info!(
-                    generation,
-                    "configuration reloaded (listeners are kept as started)"
-                );
-            }
-            Err(errors) => {
-                for error in errors.errors() {
-                    tracing::error!("reload rejected, old configuration kept: {error}");
-                }
-            }
-        }
+        let reloader = Arc::clone(&reloader);
+        let _ = tokio::task::spawn_blocking(move || reloader.reload(Trigger::Signal)).await;
     }
 }

@@ -1,18 +1,15 @@
 //! The real binary: `check`, `--version`, usage errors, and `run` draining on SIGTERM.
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::Command;
 use std::time::Duration;
 
+use common::{temp_dir, Portcullis, BIN};
 use portcullis_test_support::{raw_exchange, Action, FakeOrigin, Response, Script};
 
-const BIN: &str = env!("CARGO_BIN_EXE_portcullis");
-
 fn temp_config(name: &str, text: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("portcullis-cli-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("portcullis.toml");
+    let path = temp_dir(name).join("portcullis.toml");
     std::fs::write(&path, text).unwrap();
     path
 }
@@ -78,32 +75,6 @@ fn version_and_usage_exit_codes() {
     assert_eq!(missing.status.code(), Some(1));
 }
 
-/// Starts `portcullis run` and reads the listener address it logs.
-fn start(config: &std::path::Path) -> (Child, SocketAddr) {
-    let mut child = Command::new(BIN)
-        .args(["run", "-c"])
-        .arg(config)
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    let address = loop {
-        let line = lines
-            .next()
-            .expect("portcullis exited before listening")
-            .unwrap();
-        if let Some(rest) = line.split("address=").nth(1) {
-            break rest.split_whitespace().next().unwrap().parse().unwrap();
-        }
-    };
-    // Keep draining stderr so the child never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    (child, address)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_drains_in_flight_requests_and_exits_0() {
     let slow = Response::ok()
@@ -119,7 +90,8 @@ async fn sigterm_drains_in_flight_requests_and_exits_0() {
             origin.addr()
         ),
     );
-    let (mut child, address) = start(&config);
+    let portcullis = Portcullis::start(&config);
+    let address = portcullis.listener("web");
     let request = tokio::spawn(async move {
         raw_exchange(
             address,
@@ -129,19 +101,11 @@ async fn sigterm_drains_in_flight_requests_and_exits_0() {
         .await
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let pid = child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
+    let stopped = tokio::task::spawn_blocking(move || portcullis.stop());
     let response = request.await.unwrap().expect("in-flight request completes");
     assert_eq!(response.status, 200);
     assert_eq!(response.text(), "slow but fine");
-    let status = tokio::task::spawn_blocking(move || child.wait())
-        .await
-        .unwrap()
-        .unwrap();
+    let status = stopped.await.unwrap();
     assert_eq!(status.code(), Some(0));
     assert!(
         tokio::net::TcpStream::connect(address).await.is_err(),

@@ -35,7 +35,9 @@ pub(super) fn listeners(
         let Some(listener) = listener(raw, &path, issues) else {
             continue;
         };
-        if let Some(&first) = addresses.get(&listener.address) {
+        // Port 0 asks the kernel for a fresh port, so such listeners never collide.
+        let fixed_port = listener.address.port() != 0;
+        if let Some(&first) = addresses.get(&listener.address).filter(|_| fixed_port) {
             let message = format!(
                 "duplicate listener address {} (also listeners[{first}])",
                 listener.address

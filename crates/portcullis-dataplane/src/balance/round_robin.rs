@@ -136,10 +136,7 @@ mod tests {
         let weights: Vec<u32> = (1..=1000).collect();
         let rr = SmoothRoundRobin::new(&weights);
         assert!(rr.sequence.len() as u64 <= MAX_BUILD_STEPS / 1000 + 1000);
-        assert!(
-            rr.sequence.contains(&0),
-            "every backend keeps a slot"
-        );
+        assert!(rr.sequence.contains(&0), "every backend keeps a slot");
     }
 
     #[test]

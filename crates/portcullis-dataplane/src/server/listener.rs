@@ -15,15 +15,17 @@ use super::{connection, Shared};
 /// Pending connections the kernel may queue.
 const BACKLOG: i32 = 4096;
 
-pub(crate) struct BoundListener {
+/// A listening socket, not yet accepting.
+pub(super) struct BoundListener {
     pub name: Arc<str>,
+    pub configured: SocketAddr,
     pub local_addr: SocketAddr,
+    pub max_connections: usize,
     listener: TcpListener,
-    max_connections: usize,
 }
 
 impl BoundListener {
-    pub(crate) fn bind(config: &portcullis_config::Listener) -> std::io::Result<Self> {
+    pub(super) fn bind(config: &portcullis_config::Listener) -> std::io::Result<Self> {
         let socket = Socket::new(Domain::for_address(config.address), Type::STREAM, None)?;
         socket.set_reuse_address(true)?;
         socket.set_nonblocking(true)?;
@@ -32,41 +34,53 @@ impl BoundListener {
         let listener = TcpListener::from_std(socket.into())?;
         Ok(Self {
             name: config.name.as_str().into(),
+            configured: config.address,
             local_addr: listener.local_addr()?,
-            listener,
             max_connections: config.max_connections,
+            listener,
         })
     }
+}
 
+/// What an accept loop needs besides its socket.
+pub(super) struct AcceptLoop {
+    pub shared: Arc<Shared>,
+    /// This listener's token: cancelled when it is removed or the server drains.
+    pub stop: CancellationToken,
+    pub connections: TaskTracker,
+    /// Updated in place by a reload.
+    pub max_connections: Arc<AtomicUsize>,
+}
+
+impl AcceptLoop {
     /// Accepts until `stop`; each connection runs as a task on `connections`.
-    pub(crate) async fn serve(
-        self,
-        shared: Arc<Shared>,
-        stop: CancellationToken,
-        connections: TaskTracker,
-    ) {
+    pub(super) async fn run(self, bound: BoundListener) {
         let open = Arc::new(AtomicUsize::new(0));
         loop {
             let accepted = tokio::select! {
-                accepted = self.listener.accept() => accepted,
-                () = stop.cancelled() => break,
+                accepted = bound.listener.accept() => accepted,
+                () = self.stop.cancelled() => break,
             };
             let (stream, peer) = match accepted {
                 Ok(pair) => pair,
                 Err(e) => {
                     // Out of file descriptors and the like: back off instead of spinning.
-                    tracing::warn!(listener = %self.name, error = %e, "accept failed");
+                    tracing::warn!(listener = %bound.name, error = %e, "accept failed");
                     tokio::time::sleep(Duration::from_millis(10)).await;
                     continue;
                 }
             };
-            if open.load(Ordering::Relaxed) >= self.max_connections {
+            if open.load(Ordering::Relaxed) >= self.max_connections.load(Ordering::Relaxed) {
                 drop(stream); // over max_connections: closed at once
                 continue;
             }
             let guard = OpenConnection::new(&open);
-            let (shared, stop, name) = (Arc::clone(&shared), stop.clone(), Arc::clone(&self.name));
-            connections.spawn(async move {
+            let (shared, stop, name) = (
+                Arc::clone(&self.shared),
+                self.stop.clone(),
+                Arc::clone(&bound.name),
+            );
+            self.connections.spawn(async move {
                 connection::serve(shared, name, stream, peer, stop).await;
                 drop(guard);
             });

@@ -1,13 +1,14 @@
-//! Listeners, connections and the server's lifecycle: bind, serve, drain.
+//! Listeners, connections and the server's lifecycle: bind, serve, reload, drain.
 
 mod connection;
 mod h2;
 mod listener;
+mod listeners;
 mod rewind;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -17,7 +18,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::access_log::AccessLog;
 use crate::snapshot::Snapshot;
-use listener::BoundListener;
+use listeners::Listeners;
 
 /// State every connection shares: the live routing snapshot and the access log.
 pub struct Shared {
@@ -30,48 +31,44 @@ impl Shared {
     pub fn snapshot(&self) -> Arc<Snapshot> {
         self.snapshot.load_full()
     }
-
-    /// Makes `config`'s routes, clusters and backends live for new requests; requests
-    /// in flight finish on the snapshot they started with. Returns the new generation.
-    pub fn install(&self, config: &Config) -> u64 {
-        let generation = self.snapshot.load().generation + 1;
-        self.snapshot
-            .store(Arc::new(Snapshot::build(config, generation)));
-        generation
-    }
 }
 
-/// A bound, not yet running, data plane.
+/// The data plane: its listeners, its connections and the live snapshot.
 pub struct Server {
     shared: Arc<Shared>,
-    listeners: Vec<BoundListener>,
+    /// Cancelled on drain; every listener's token is a child of it.
+    stop: CancellationToken,
+    connections: TaskTracker,
+    /// Control plane only (bind, reload, drain): never touched by a request.
+    listeners: Mutex<Listeners>,
 }
 
 /// How often idle pooled connections are checked for expiry.
 const POOL_SWEEP: Duration = Duration::from_secs(1);
 
 impl Server {
-    /// Binds every listener of `config`. Must be called inside a tokio runtime.
-    pub fn bind(config: &Config, access_log: AccessLog) -> std::io::Result<Self> {
-        let listeners = config
-            .listeners
-            .iter()
-            .map(BoundListener::bind)
-            .collect::<std::io::Result<Vec<_>>>()?;
+    /// Binds every listener of `config` and builds the first snapshot. Nothing is
+    /// served until [`Server::start`]. Must be called inside a tokio runtime.
+    pub fn bind(config: &Config, access_log: AccessLog) -> std::io::Result<Arc<Self>> {
+        let stop = CancellationToken::new();
+        let mut listeners = Listeners::default();
+        listeners.bind_changes(&config.listeners)?;
         let snapshot = Snapshot::build(config, 1);
         let shared = Arc::new(Shared {
             snapshot: ArcSwap::from_pointee(snapshot),
             access_log,
         });
-        Ok(Self { shared, listeners })
+        Ok(Arc::new(Self {
+            shared,
+            stop,
+            connections: TaskTracker::new(),
+            listeners: Mutex::new(listeners),
+        }))
     }
 
     /// The address listener `name` is bound to (useful with port 0).
     pub fn local_addr(&self, name: &str) -> Option<SocketAddr> {
-        self.listeners
-            .iter()
-            .find(|l| &*l.name == name)
-            .map(|l| l.local_addr)
+        self.control().local_addr(name)
     }
 
     /// The shared state, for the admin side.
@@ -79,34 +76,68 @@ impl Server {
         Arc::clone(&self.shared)
     }
 
-    /// Serves until `shutdown` resolves, then drains: listeners stop accepting, idle
-    /// connections close, in-flight requests get up to `drain_timeout` to finish.
-    pub async fn run(self, shutdown: impl Future<Output = ()>, drain_timeout: Duration) {
-        let stop = CancellationToken::new();
-        let connections = TaskTracker::new();
-        let mut accept_loops = Vec::new();
-        for listener in self.listeners {
-            let task = listener.serve(Arc::clone(&self.shared), stop.clone(), connections.clone());
-            accept_loops.push(tokio::spawn(task));
-        }
-        let sweeper = tokio::spawn(sweep_pools(Arc::clone(&self.shared)));
-        shutdown.await;
+    /// Starts accepting on every bound listener, and the pool sweeper.
+    pub fn start(self: &Arc<Self>) {
+        self.control()
+            .start_pending(&self.shared, &self.stop, &self.connections);
+        let shared = Arc::clone(&self.shared);
+        let stop = self.stop.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                () = sweep_pools(shared) => {}
+                () = stop.cancelled() => {}
+            }
+        });
+    }
+
+    /// Makes `config` live: new listeners are bound first (a bind failure rejects the
+    /// whole reload and changes nothing), then the snapshot is swapped in one store,
+    /// then removed listeners stop accepting and drain. Requests in flight finish on
+    /// the snapshot they started with. Returns the new generation.
+    pub fn reload(self: &Arc<Self>, config: &Config) -> std::io::Result<u64> {
+        let mut control = self.control();
+        control.bind_changes(&config.listeners)?;
+        let generation = self.shared.snapshot.load().generation + 1;
+        self.shared
+            .snapshot
+            .store(Arc::new(Snapshot::build(config, generation)));
+        control.retire_removed(&config.listeners);
+        control.start_pending(&self.shared, &self.stop, &self.connections);
+        Ok(generation)
+    }
+
+    /// Stops accepting, closes idle connections, and waits up to `timeout` for the
+    /// requests in flight.
+    pub async fn drain(&self, timeout: Duration) {
         tracing::info!("draining: no new connections; waiting for in-flight requests");
-        stop.cancel();
-        for task in accept_loops {
+        self.stop.cancel();
+        let loops = self.control().take_accept_loops();
+        for task in loops {
             let _ = task.await;
         }
-        connections.close();
-        if tokio::time::timeout(drain_timeout, connections.wait())
+        self.connections.close();
+        if tokio::time::timeout(timeout, self.connections.wait())
             .await
             .is_err()
         {
-            tracing::warn!(
-                remaining = connections.len(),
-                "drain timeout: closing remaining connections"
-            );
+            let remaining = self.connections.len();
+            tracing::warn!(remaining, "drain timeout: closing remaining connections");
         }
-        sweeper.abort();
+    }
+
+    /// Serves until `shutdown` resolves, then drains for up to `drain_timeout`.
+    pub async fn run(self: Arc<Self>, shutdown: impl Future<Output = ()>, drain_timeout: Duration) {
+        self.start();
+        shutdown.await;
+        self.drain(drain_timeout).await;
+    }
+
+    fn control(&self) -> MutexGuard<'_, Listeners> {
+        // A panic while holding this lock would be a bug in the control plane; the
+        // listener set itself stays consistent, so keep going.
+        self.listeners
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
