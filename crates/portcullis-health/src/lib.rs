@@ -8,6 +8,36 @@
 //! [`record`](ClusterHealth::record)s every request's [`Outcome`]. Reads are
 //! lock-free; probers run as one tokio task per backend with a `health_check`.
 //!
+//! ```
+//! use portcullis_health::{HealthRegistry, Outcome};
+//! use tokio::time::Instant;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let config = portcullis_config::parse(
+//!     r#"
+//!     [[listeners]]
+//!     name = "web"
+//!     address = "127.0.0.1:8080"
+//!     [[routes]]
+//!     cluster = "api"
+//!     [clusters.api]
+//!     backends = [{ address = "127.0.0.1:9" }]
+//!     "#,
+//!     "portcullis.toml",
+//! )
+//! .unwrap();
+//! let registry = HealthRegistry::new(); // one per process
+//! let clusters = registry.update(&config); // again on every reload
+//! let api = &clusters["api"];
+//! let now = Instant::now();
+//! if api.backends()[0].is_available(now) {
+//!     // ... proxy the request, then:
+//!     api.record(0, Outcome::GatewayFailure, now);
+//! }
+//! # }
+//! ```
+//!
 //! # Layout
 //!
 //! - `registry`: [`HealthRegistry`], state keyed by (cluster, address) across

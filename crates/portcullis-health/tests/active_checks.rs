@@ -135,6 +135,30 @@ async fn an_origin_that_never_answers_fails_by_timeout() {
     assert_eq!(error.as_deref(), Some("timed out after 150ms"));
 }
 
+#[tokio::test]
+async fn an_origin_that_closes_without_answering_fails() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            drop(stream);
+        }
+    });
+    let registry = HealthRegistry::new();
+    let check = http_check(10_000, 500, 1, 1);
+    let clusters = registry.update(&config(&[cluster("api", &[addr], Some(&check))]));
+    let backend = &clusters["api"].backends()[0];
+    let out = wait_for(SLACK, || !backend.is_available(Instant::now())).await;
+    assert!(out.is_some(), "still available");
+    let error = backend
+        .last_check()
+        .and_then(|c| c.error)
+        .unwrap_or_default();
+    assert!(error.starts_with("http: "), "error: {error}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_workers_still_probe_once_per_interval() {
     let origin = Origin::start(200).await;
