@@ -17,7 +17,8 @@ use http_body::{Body, Frame, SizeHint};
 use portcullis_config::LogFormat;
 use tokio::time::Instant;
 
-use crate::cluster::{Backend, Cluster};
+use crate::backend::Backend;
+use crate::cluster::Cluster;
 use crate::proxy::ConnInfo;
 use crate::{Cause, RequestBody, ResponseBody};
 

@@ -38,6 +38,8 @@ enum Source {
     Channel(mpsc::Receiver<Result<Bytes, BodyError>>),
     /// An HTTP/2 stream.
     H2(Incoming),
+    /// Held whole in memory so that it can be sent again on a retry.
+    Full(Option<Bytes>),
 }
 
 impl RequestBody {
@@ -58,6 +60,22 @@ impl RequestBody {
         Self {
             source: Source::Channel(rx),
             remaining_hint: length,
+            received: 0,
+            limit: None,
+        }
+    }
+
+    /// A body held in memory, sent as one frame.
+    pub(crate) fn full(data: Bytes) -> Self {
+        let length = data.len() as u64;
+        let source = if data.is_empty() {
+            Source::Empty
+        } else {
+            Source::Full(Some(data))
+        };
+        Self {
+            source,
+            remaining_hint: Some(length),
             received: 0,
             limit: None,
         }
@@ -94,6 +112,7 @@ impl Body for RequestBody {
         let next = match &mut this.source {
             Source::Empty => None,
             Source::Channel(rx) => ready!(rx.poll_recv(cx)),
+            Source::Full(data) => data.take().map(Ok),
             Source::H2(incoming) => match ready!(Pin::new(incoming).poll_frame(cx)) {
                 None => None,
                 Some(Err(_)) => Some(Err(BodyError::ClientClosed)),

@@ -45,6 +45,33 @@ pub enum Cause {
 }
 
 impl Cause {
+    /// Every cause, in a fixed order ([`Cause::index`]).
+    pub const ALL: [Cause; 18] = [
+        Cause::NoRoute,
+        Cause::NoHealthyBackend,
+        Cause::CircuitOpen,
+        Cause::Overloaded,
+        Cause::DnsError,
+        Cause::ConnectRefused,
+        Cause::ConnectTimeout,
+        Cause::UpstreamReset,
+        Cause::ResponseTimeout,
+        Cause::InvalidResponse,
+        Cause::TlsError,
+        Cause::RateLimited,
+        Cause::BadRequest,
+        Cause::HeaderTimeout,
+        Cause::HeaderTooLarge,
+        Cause::BodyTooLarge,
+        Cause::ResponseIncomplete,
+        Cause::ClientClosed,
+    ];
+
+    /// This cause's position in [`Cause::ALL`], for per-cause tables.
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
     /// The cause's name in logs, metrics and JSON bodies.
     pub const fn as_str(self) -> &'static str {
         match self {

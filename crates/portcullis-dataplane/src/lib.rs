@@ -7,20 +7,25 @@
 //! - `http1`: the HTTP/1.1 server side (head checks, body streaming, response writing);
 //!   HTTP/2 is served by hyper in `server::h2`.
 //! - `proxy`: the request path — route, select, forward, relay or generate.
-//! - `routing`, `balance`, `cluster`: where a request goes.
+//! - `routing`, `balance`, `cluster`, `backend`: where a request goes.
+//! - `registry`: what outlives a snapshot (backend state, limits, health).
+//! - `metrics`: metric names and pre-made handles.
 //! - `upstream`: connecting, pooling and exchanging with origins.
 //! - `headers`, `response`, `cause`: what goes on the wire and why.
 //! - `access_log`: one line per request, written off the request path.
 //! - `snapshot`: the configuration as the request path reads it.
 
 mod access_log;
+mod backend;
 mod balance;
 mod body;
 mod cause;
 mod cluster;
 mod headers;
 mod http1;
+mod metrics;
 mod proxy;
+mod registry;
 mod response;
 mod routing;
 mod server;
@@ -28,9 +33,11 @@ mod snapshot;
 mod upstream;
 
 pub use access_log::AccessLog;
+pub use backend::Backend;
 pub use body::{BodyError, RequestBody, ResponseBody};
 pub use cause::Cause;
-pub use cluster::{Backend, Cluster};
+pub use cluster::Cluster;
+pub use metrics::names;
 pub use response::ProxyIdentity;
 pub use server::{Server, Shared};
 pub use snapshot::Snapshot;

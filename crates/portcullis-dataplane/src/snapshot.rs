@@ -11,6 +11,8 @@ use ipnet::IpNet;
 use portcullis_config::{Config, ProxyStatusMode};
 
 use crate::cluster::Cluster;
+use crate::metrics::ListenerMetrics;
+use crate::registry::Registry;
 use crate::response::ProxyIdentity;
 use crate::routing::RouteTable;
 
@@ -34,6 +36,7 @@ pub struct Snapshot {
 #[derive(Debug)]
 pub(crate) struct ListenerView {
     pub routes: RouteTable,
+    pub metrics: ListenerMetrics,
     pub trusted_proxies: Vec<IpNet>,
     pub limits: ConnLimits,
 }
@@ -48,13 +51,9 @@ pub(crate) struct ConnLimits {
 }
 
 impl Snapshot {
-    /// Builds the snapshot for `config`.
-    pub fn build(config: &Config, generation: u64) -> Self {
-        let clusters: Vec<Arc<Cluster>> = config
-            .clusters
-            .values()
-            .map(|c| Arc::new(Cluster::new(c)))
-            .collect();
+    /// Builds the snapshot for `config`, keeping from `registry` what stays.
+    pub(crate) fn build(config: &Config, generation: u64, registry: &Registry) -> Self {
+        let clusters = registry.clusters(config);
         let index = |name: &str| clusters.iter().position(|c| c.name == name);
         let listeners = config
             .listeners
@@ -64,7 +63,9 @@ impl Snapshot {
                     .routes
                     .iter()
                     .filter(|r| r.listener.as_deref().is_none_or(|name| name == l.name));
+                let names = clusters.iter().map(|c| c.name.as_str());
                 let view = ListenerView {
+                    metrics: ListenerMetrics::new(&l.name, names),
                     routes: RouteTable::build(routes, index),
                     trusted_proxies: l.trusted_proxies.clone(),
                     limits: ConnLimits {

@@ -11,6 +11,8 @@ use crate::{Cause, ResponseBody};
 /// What a generated response says.
 pub(crate) struct Generated<'a> {
     pub cause: Cause,
+    /// Usually `cause.status()`; short-circuits use the cluster's configured status.
+    pub status: http::StatusCode,
     pub request_id: &'a HeaderValue,
     /// Seconds after which a retry may succeed, where waiting helps.
     pub retry_after: Option<u64>,
@@ -31,7 +33,7 @@ pub(crate) fn generated_response(
         BodyFormat::Text => ("text/plain; charset=utf-8", text_body(g)),
     };
     let mut response = Response::new(ResponseBody::Full(Some(Bytes::from(body))));
-    *response.status_mut() = g.cause.status();
+    *response.status_mut() = g.status;
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -51,7 +53,7 @@ fn request_id<'a>(g: &'a Generated<'a>) -> &'a str {
 
 fn json_body(g: &Generated<'_>) -> String {
     let value = serde_json::json!({
-        "status": g.cause.status().as_u16(),
+        "status": g.status.as_u16(),
         "cause": g.cause.as_str(),
         "error": g.cause.proxy_status_error(),
         "message": g.cause.message(),
@@ -64,7 +66,7 @@ fn json_body(g: &Generated<'_>) -> String {
 }
 
 fn text_body(g: &Generated<'_>) -> String {
-    let status = g.cause.status();
+    let status = g.status;
     let mut body = format!(
         "{} {}\n{}\ncause: {}\nrequest id: {}\n",
         status.as_u16(),
@@ -80,7 +82,7 @@ fn text_body(g: &Generated<'_>) -> String {
 }
 
 fn html_body(g: &Generated<'_>) -> String {
-    let status = g.cause.status();
+    let status = g.status;
     // The request id is validated to a safe alphabet before it gets here; the rest is ours.
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
@@ -107,6 +109,7 @@ mod tests {
         let id = HeaderValue::from_static("abc-123");
         let g = Generated {
             cause: Cause::ConnectRefused,
+            status: Cause::ConnectRefused.status(),
             request_id: &id,
             retry_after: Some(5),
             next_hop: None,

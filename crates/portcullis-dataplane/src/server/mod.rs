@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::access_log::AccessLog;
+use crate::registry::Registry;
 use crate::snapshot::Snapshot;
 use listeners::Listeners;
 
@@ -24,6 +25,8 @@ use listeners::Listeners;
 pub struct Shared {
     pub(crate) snapshot: ArcSwap<Snapshot>,
     pub(crate) access_log: AccessLog,
+    /// What outlives a snapshot; touched only when one is built.
+    pub(crate) registry: Registry,
 }
 
 impl Shared {
@@ -53,10 +56,12 @@ impl Server {
         let stop = CancellationToken::new();
         let mut listeners = Listeners::default();
         listeners.bind_changes(&config.listeners)?;
-        let snapshot = Snapshot::build(config, 1);
+        let registry = Registry::default();
+        let snapshot = Snapshot::build(config, 1, &registry);
         let shared = Arc::new(Shared {
             snapshot: ArcSwap::from_pointee(snapshot),
             access_log,
+            registry,
         });
         Ok(Arc::new(Self {
             shared,
@@ -98,9 +103,11 @@ impl Server {
         let mut control = self.control();
         control.bind_changes(&config.listeners)?;
         let generation = self.shared.snapshot.load().generation + 1;
-        self.shared
-            .snapshot
-            .store(Arc::new(Snapshot::build(config, generation)));
+        self.shared.snapshot.store(Arc::new(Snapshot::build(
+            config,
+            generation,
+            &self.shared.registry,
+        )));
         control.retire_removed(&config.listeners);
         control.start_pending(&self.shared, &self.stop, &self.connections);
         Ok(generation)
@@ -111,6 +118,7 @@ impl Server {
     pub async fn drain(&self, timeout: Duration) {
         tracing::info!("draining: no new connections; waiting for in-flight requests");
         self.stop.cancel();
+        self.shared.registry.shutdown();
         let loops = self.control().take_accept_loops();
         for task in loops {
             let _ = task.await;
@@ -146,7 +154,7 @@ async fn sweep_pools(shared: Arc<Shared>) {
     loop {
         tick.tick().await;
         let snapshot = shared.snapshot.load_full();
-        for backend in snapshot.clusters.iter().flat_map(|c| c.backends.iter()) {
+        for backend in snapshot.clusters.iter().flat_map(|c| c.backends()) {
             backend.pool.sweep();
         }
     }

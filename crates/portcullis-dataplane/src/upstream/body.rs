@@ -10,7 +10,7 @@ use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
 
-use crate::cluster::{Backend, InFlight};
+use crate::backend::{Backend, InFlight};
 use crate::RequestBody;
 
 /// A relayed response body. When it has been read to its end, the connection goes

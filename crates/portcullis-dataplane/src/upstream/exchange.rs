@@ -1,4 +1,6 @@
-//! One request/response exchange with a backend over a pooled or new connection.
+//! One request/response exchange with a backend, in two steps so that a request is
+//! only consumed once a connection is ready: a connect failure leaves it in hand for a
+//! retry, whatever its method.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,7 +10,7 @@ use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 
 use super::{connect::connect, keep_alive::idle_limit, PooledBody, UpstreamError};
-use crate::cluster::{Backend, InFlight};
+use crate::backend::{Backend, InFlight};
 use crate::{Cause, RequestBody};
 
 /// A cluster's timeouts, as the exchange needs them.
@@ -19,47 +21,25 @@ pub(crate) struct Limits {
     pub pool_idle_timeout: Duration,
 }
 
-/// Sends `request` to `backend` and waits for the response head.
-pub(crate) async fn send(
-    backend: &Arc<Backend>,
-    limits: &Limits,
-    request: Request<RequestBody>,
-    in_flight: InFlight,
-) -> Result<Response<PooledBody>, UpstreamError> {
-    let (mut sender, reused) = match pooled(backend).await {
-        Some(sender) => (sender, true),
-        None => (handshake(backend, limits).await?, false),
-    };
-    let sent = tokio::time::timeout(limits.response_timeout, sender.send_request(request)).await;
-    let response = match sent {
-        Ok(Ok(response)) => response,
-        Ok(Err(e)) => return Err(UpstreamError::from_hyper(&e, reused)),
-        Err(_) => {
-            let mut error = UpstreamError::new(Cause::ResponseTimeout, "no response head in time");
-            error.reused = reused;
-            return Err(error);
-        }
-    };
-    let limit = idle_limit(response.headers(), limits.pool_idle_timeout);
-    let backend = Arc::clone(backend);
-    Ok(response.map(|body| PooledBody::new(body, backend, Some(sender), limit, in_flight)))
+/// A connection ready for one request.
+pub(crate) struct Ready {
+    sender: SendRequest<RequestBody>,
+    /// It carried a request before: a failure before any response byte is then most
+    /// likely the origin closing it as idle (the keep-alive race).
+    reused: bool,
 }
 
-/// A pooled connection that is ready for a request. One that was returned before its
-/// connection task caught up is awaited; one that died meanwhile is skipped.
-async fn pooled(backend: &Backend) -> Option<SendRequest<RequestBody>> {
+/// A pooled connection if one is alive, else a new one.
+pub(crate) async fn checkout(backend: &Backend, limits: &Limits) -> Result<Ready, UpstreamError> {
     while let Some(mut sender) = backend.pool.take() {
+        // One returned before its connection task caught up is awaited; a dead one skipped.
         if sender.ready().await.is_ok() {
-            return Some(sender);
+            return Ok(Ready {
+                sender,
+                reused: true,
+            });
         }
     }
-    None
-}
-
-async fn handshake(
-    backend: &Backend,
-    limits: &Limits,
-) -> Result<SendRequest<RequestBody>, UpstreamError> {
     let stream = connect(&backend.target, limits.connect_timeout).await?;
     let (sender, connection) = http1::Builder::new()
         .handshake(TokioIo::new(stream))
@@ -69,5 +49,46 @@ async fn handshake(
         // The connection's end is seen by its sender; nothing to report here.
         let _ = connection.await;
     });
-    Ok(sender)
+    Ok(Ready {
+        sender,
+        reused: false,
+    })
+}
+
+/// A failed exchange, with the request when it never left.
+pub(crate) struct Failed {
+    pub error: UpstreamError,
+    pub unsent: Option<Request<RequestBody>>,
+}
+
+/// Sends `request` on `ready` and waits for the response head.
+pub(crate) async fn exchange(
+    ready: Ready,
+    backend: &Arc<Backend>,
+    limits: &Limits,
+    request: Request<RequestBody>,
+    in_flight: InFlight,
+) -> Result<Response<PooledBody>, Failed> {
+    let Ready { mut sender, reused } = ready;
+    let sent =
+        tokio::time::timeout(limits.response_timeout, sender.try_send_request(request)).await;
+    let response = match sent {
+        Ok(Ok(response)) => response,
+        Ok(Err(mut e)) => {
+            let unsent = e.take_message();
+            let error = UpstreamError::from_hyper(e.error(), reused);
+            return Err(Failed { error, unsent });
+        }
+        Err(_) => {
+            let mut error = UpstreamError::new(Cause::ResponseTimeout, "no response head in time");
+            error.reused = reused;
+            return Err(Failed {
+                error,
+                unsent: None,
+            });
+        }
+    };
+    let limit = idle_limit(response.headers(), limits.pool_idle_timeout);
+    let backend = Arc::clone(backend);
+    Ok(response.map(|body| PooledBody::new(body, backend, Some(sender), limit, in_flight)))
 }

@@ -11,5 +11,5 @@ mod pool;
 pub use body::PooledBody;
 pub(crate) use connect::Target;
 pub(crate) use error::UpstreamError;
-pub(crate) use exchange::{send, Limits};
+pub(crate) use exchange::{checkout, exchange, Limits};
 pub(crate) use pool::Pool;

@@ -78,7 +78,11 @@ impl Conf {
             "[server]\n{server}\n\
              [[listeners]]\nname = \"web\"\naddress = \"127.0.0.1:0\"\n{listener}\n\
              [[routes]]\npath_prefix = \"/app\"\ncluster = \"app\"\n\
-             [clusters.app]\nbackends = [{backends}]\n{cluster}\n",
+             [clusters.app]\nbackends = [{backends}]\n{cluster}\n\
+             # One attempt and no passive ejection: these tests see each cause as it\n\
+             # happens; retries and ejection have tests of their own.\n\
+             [clusters.app.retry]\nattempts = 0\n\
+             [clusters.app.outlier_detection]\nconsecutive_failures = 0\n",
             server = self.server.join("\n"),
             listener = self.listener.join("\n"),
             backends = backends.join(", "),

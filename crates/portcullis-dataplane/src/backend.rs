@@ -1,0 +1,107 @@
+//! One backend as the request path sees it: where it is, its idle connections, its
+//! load, its health and its breaker. Kept across reloads while it stays in the config.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use portcullis_breaker::{Breaker, ConcurrencyLimit};
+use portcullis_config as config;
+use portcullis_health::BackendHealth;
+
+use crate::metrics::BackendMetrics;
+use crate::upstream::{Pool, Target};
+
+/// One backend of a cluster. Shared by every request that uses it.
+#[derive(Debug)]
+pub struct Backend {
+    /// The address as written in the config; its identity within the cluster.
+    pub address: String,
+    pub(crate) target: Target,
+    pub(crate) pool: Pool,
+    /// Active and passive health, kept by the health registry.
+    pub health: Arc<BackendHealth>,
+    /// This backend's circuit breaker.
+    pub breaker: Breaker,
+    /// `max_requests_per_backend`, when set.
+    pub(crate) limit: Option<Arc<ConcurrencyLimit>>,
+    pub(crate) metrics: BackendMetrics,
+    in_flight: AtomicUsize,
+    /// What this object was built from: a reload that changes it builds a new one.
+    built_from: BuiltFrom,
+}
+
+/// The settings a `Backend` cannot change in place.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct BuiltFrom {
+    host: String,
+    port: u16,
+    pool_max_idle: usize,
+    breaker: config::CircuitBreaker,
+}
+
+impl BuiltFrom {
+    pub(crate) fn new(cluster: &config::Cluster, backend: &config::Backend) -> Self {
+        Self {
+            host: backend.host.clone(),
+            port: backend.port,
+            pool_max_idle: cluster.pool_max_idle,
+            breaker: cluster.circuit_breaker.clone(),
+        }
+    }
+}
+
+impl Backend {
+    pub(crate) fn new(
+        cluster: &config::Cluster,
+        backend: &config::Backend,
+        health: Arc<BackendHealth>,
+    ) -> Self {
+        let breaker_settings = &cluster.circuit_breaker;
+        Self {
+            address: backend.address.clone(),
+            target: Target::new(&backend.host, backend.port),
+            pool: Pool::new(cluster.pool_max_idle),
+            health,
+            breaker: Breaker::new(breaker_settings, &cluster.name, &backend.address),
+            limit: breaker_settings
+                .max_requests_per_backend
+                .map(|max| Arc::new(ConcurrencyLimit::new(max))),
+            metrics: BackendMetrics::new(&cluster.name, &backend.address),
+            in_flight: AtomicUsize::new(0),
+            built_from: BuiltFrom::new(cluster, backend),
+        }
+    }
+
+    /// Whether a reload to `from` can keep this object (and so its pool and breaker).
+    pub(crate) fn reusable_for(&self, from: &BuiltFrom) -> bool {
+        &self.built_from == from
+    }
+
+    /// Counts a request in flight until the returned guard drops.
+    pub(crate) fn start_request(self: &Arc<Self>) -> InFlight {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.metrics.in_flight.increment(1.0);
+        InFlight(Arc::clone(self))
+    }
+
+    /// Requests in flight right now.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// Idle pooled connections right now.
+    pub fn idle_connections(&self) -> usize {
+        self.pool.idle_count()
+    }
+}
+
+/// A request in flight on a backend; dropping it ends the count.
+#[derive(Debug)]
+pub(crate) struct InFlight(Arc<Backend>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.0.metrics.in_flight.decrement(1.0);
+    }
+}

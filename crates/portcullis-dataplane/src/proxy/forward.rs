@@ -1,0 +1,298 @@
+//! Forwarding with retries. Each attempt goes to another backend where one is
+//! available. What may be retried (SPEC, "Retry rules"): idempotent methods on every
+//! `retry_on` cause; any method when the origin cannot have processed the request —
+//! the connect failed, the request never left, or a reused pooled connection failed
+//! before any response byte (the keep-alive race). Never beyond `attempts` or the
+//! cluster's retry budget, and never once a response byte went to the client (a
+//! response is returned to the client only when no retry follows).
+
+use std::sync::Arc;
+
+use http::header::{ACCEPT, CONTENT_LENGTH, HOST};
+use http::{HeaderValue, Request, Response};
+use portcullis_breaker::RetryCause;
+use portcullis_health::Outcome;
+use tokio::time::Instant;
+
+use super::attempt::Attempts;
+use super::prepare::prepare_upstream;
+use super::select::{pick, Unusable};
+use super::{ConnInfo, Failure};
+use crate::access_log::RequestLog;
+use crate::cluster::Cluster;
+use crate::routing::normalize_host;
+use crate::snapshot::{ListenerView, Snapshot};
+use crate::upstream::{self, PooledBody, UpstreamError};
+use crate::{Cause, RequestBody};
+
+/// Routes and forwards `request`; `routed` learns the cluster index once known.
+pub(super) async fn forward(
+    snapshot: &Snapshot,
+    conn: &ConnInfo,
+    mut request: Request<RequestBody>,
+    request_id: &HeaderValue,
+    routed: &mut Option<usize>,
+    mut log: Option<&mut RequestLog>,
+) -> Result<Response<PooledBody>, Failure> {
+    let accept = request.headers().get(ACCEPT).cloned();
+    let fail = |cause| Failure::new(cause, accept.as_ref());
+    let view = snapshot
+        .listeners
+        .get(&*conn.listener)
+        .ok_or_else(|| fail(Cause::NoRoute))?;
+    let index = route(view, &request).ok_or_else(|| fail(Cause::NoRoute))?;
+    let cluster = snapshot
+        .clusters
+        .get(index)
+        .ok_or_else(|| fail(Cause::NoRoute))?;
+    *routed = Some(index);
+    if let Some(log) = log.as_deref_mut() {
+        log.cluster = Some(Arc::clone(cluster));
+    }
+    if exceeds_body_limit(&request, view.limits.max_body_bytes) {
+        return Err(fail(Cause::BodyTooLarge));
+    }
+    cluster.shared.budget.record_request(Instant::now());
+    let Some(_slot) = cluster.shared.limit.try_acquire() else {
+        return Err(short_circuit(
+            cluster,
+            Unusable {
+                cause: Cause::Overloaded,
+                retry_after: Some(1),
+            },
+            &accept,
+        ));
+    };
+    let key = cluster.select_key(request.headers(), conn.peer.ip());
+    prepare_upstream(snapshot, view, conn, &mut request, request_id);
+    let mut attempts = Attempts::new(request, &cluster.retry).await.map_err(fail)?;
+    let mut forwarder = Forwarder {
+        cluster,
+        accept: &accept,
+        tried: Vec::new(),
+        log,
+    };
+    forwarder.run(&mut attempts, key).await
+}
+
+/// One request's walk through its attempts.
+struct Forwarder<'a> {
+    cluster: &'a Cluster,
+    accept: &'a Option<HeaderValue>,
+    tried: Vec<usize>,
+    log: Option<&'a mut RequestLog>,
+}
+
+impl Forwarder<'_> {
+    async fn run(
+        &mut self,
+        attempts: &mut Attempts,
+        key: crate::balance::SelectKey,
+    ) -> Result<Response<PooledBody>, Failure> {
+        let max_tries = self.cluster.retry.attempts as usize + 1;
+        loop {
+            let now = Instant::now();
+            let index = pick(self.cluster, key, &self.tried, now)
+                .map_err(|u| short_circuit(self.cluster, u, self.accept))?;
+            self.tried.push(index);
+            let last = self.tried.len() >= max_tries;
+            let Some(request) = attempts.take() else {
+                return Err(Failure::new(Cause::UpstreamReset, self.accept.as_ref()));
+            };
+            match self.attempt(index, request, attempts, last).await {
+                Step::Done(result) => return *result,
+                Step::Retry => {}
+            }
+        }
+    }
+
+    /// One attempt on member `index`.
+    async fn attempt(
+        &mut self,
+        index: usize,
+        request: Request<RequestBody>,
+        attempts: &mut Attempts,
+        last: bool,
+    ) -> Step {
+        let backend = &self.cluster.members[index].backend;
+        let now = Instant::now();
+        let Some(ticket) = backend.breaker.admit(now) else {
+            attempts.give_back(request); // lost a race for a half-open trial: pick again
+            return Step::Retry;
+        };
+        let _cap = match backend.limit.as_ref().map(|limit| limit.try_acquire()) {
+            Some(None) => {
+                attempts.give_back(request);
+                return Step::Retry;
+            }
+            Some(Some(guard)) => Some(guard),
+            None => None,
+        };
+        if let Some(log) = self.log.as_deref_mut() {
+            log.backend = Some(Arc::clone(backend));
+            log.attempts = self.tried.len() as u32;
+        }
+        let started = Instant::now();
+        let ready = match upstream::checkout(backend, &self.cluster.limits).await {
+            Ok(ready) => ready,
+            Err(error) => {
+                // Nothing was sent: safe to retry for any method, with the same request.
+                attempts.give_back(request);
+                self.record(index, ticket, Some(&error), None);
+                return self.after_error(error, attempts, last, true);
+            }
+        };
+        match upstream::exchange(
+            ready,
+            backend,
+            &self.cluster.limits,
+            request,
+            backend.start_request(),
+        )
+        .await
+        {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                backend
+                    .metrics
+                    .duration
+                    .record(started.elapsed().as_secs_f64());
+                backend.metrics.requests.increment(status);
+                if let Some(log) = self.log.as_deref_mut() {
+                    log.upstream_status = Some(status);
+                    log.upstream_time = Some(started.elapsed());
+                }
+                self.record(index, ticket, None, Some(status));
+                self.after_response(response, attempts, last)
+            }
+            Err(failed) => {
+                let unsent = failed.unsent.is_some();
+                if let Some(request) = failed.unsent {
+                    attempts.give_back(request);
+                }
+                self.record(index, ticket, Some(&failed.error), None);
+                self.after_error(failed.error, attempts, last, unsent)
+            }
+        }
+    }
+
+    /// Feeds the breaker and outlier detection. Client-side failures say nothing about
+    /// the backend and are not recorded (the breaker ticket is simply dropped).
+    fn record(
+        &self,
+        index: usize,
+        ticket: portcullis_breaker::Ticket,
+        error: Option<&UpstreamError>,
+        status: Option<u16>,
+    ) {
+        let now = Instant::now();
+        let backend = &self.cluster.members[index].backend;
+        let gateway_failure = match (error, status) {
+            (Some(e), _) if !e.cause.is_gateway_failure() => return,
+            (Some(_), _) => true,
+            (None, Some(status)) => matches!(status, 502..=504),
+            (None, None) => false,
+        };
+        let server_error = gateway_failure || status.is_some_and(|s| s >= 500);
+        backend.breaker.record(ticket, !server_error, now);
+        let outcome = if gateway_failure {
+            Outcome::GatewayFailure
+        } else {
+            Outcome::Success
+        };
+        self.cluster.health.record(index, outcome, now);
+    }
+
+    fn after_response(
+        &mut self,
+        response: Response<PooledBody>,
+        attempts: &Attempts,
+        last: bool,
+    ) -> Step {
+        let gateway_error = matches!(response.status().as_u16(), 502..=504);
+        let retry = gateway_error
+            && self.cluster.retry.retry_on.gateway_error
+            && attempts.idempotent
+            && self.may_retry(attempts, last, RetryCause::GatewayError);
+        if retry {
+            return Step::Retry; // the origin's 5xx is dropped unsent; its connection closes
+        }
+        Step::Done(Box::new(Ok(response)))
+    }
+
+    fn after_error(
+        &mut self,
+        error: UpstreamError,
+        attempts: &Attempts,
+        last: bool,
+        unsent: bool,
+    ) -> Step {
+        let retry_on = self.cluster.retry.retry_on;
+        let cause = match error.cause {
+            Cause::DnsError | Cause::ConnectRefused | Cause::ConnectTimeout
+                if retry_on.connect_failure =>
+            {
+                Some(RetryCause::ConnectFailure)
+            }
+            Cause::UpstreamReset if retry_on.reset_before_response => {
+                // The origin cannot have processed a request that never left, or one on a
+                // reused connection that died before any response byte.
+                let safe = unsent || error.reused || attempts.idempotent;
+                safe.then_some(RetryCause::ResetBeforeResponse)
+            }
+            _ => None,
+        };
+        if let Some(cause) = cause {
+            if self.may_retry(attempts, last, cause) {
+                return Step::Retry;
+            }
+        }
+        let mut failure = Failure::new(error.cause, self.accept.as_ref());
+        if let Some(&index) = self.tried.last() {
+            failure.next_hop = Some(self.cluster.members[index].backend.address.clone());
+        }
+        Step::Done(Box::new(Err(failure)))
+    }
+
+    /// Attempts left, a request to send, and the budget agrees (which counts it).
+    fn may_retry(&self, attempts: &Attempts, last: bool, cause: RetryCause) -> bool {
+        !last
+            && attempts.can_repeat()
+            && self.cluster.shared.budget.try_retry(Instant::now(), cause)
+    }
+}
+
+enum Step {
+    Done(Box<Result<Response<PooledBody>, Failure>>),
+    Retry,
+}
+
+/// A short-circuit or no-backend answer, with the cluster's configured status.
+fn short_circuit(cluster: &Cluster, unusable: Unusable, accept: &Option<HeaderValue>) -> Failure {
+    let mut failure = Failure::new(unusable.cause, accept.as_ref());
+    if matches!(unusable.cause, Cause::CircuitOpen | Cause::Overloaded) {
+        failure.status = cluster.short_circuit_status;
+    }
+    failure.retry_after = unusable.retry_after;
+    failure
+}
+
+fn route(view: &ListenerView, request: &Request<RequestBody>) -> Option<usize> {
+    let host = request
+        .headers()
+        .get(HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| request.uri().authority().map(|a| a.as_str()))
+        .unwrap_or("");
+    view.routes
+        .lookup(&normalize_host(host), request.uri().path())
+}
+
+fn exceeds_body_limit(request: &Request<RequestBody>, limit: Option<u64>) -> bool {
+    let Some(limit) = limit else { return false };
+    let declared = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    declared.is_some_and(|length| length > limit)
+}

@@ -1,0 +1,175 @@
+//! The request path: route, pick a backend, forward (retrying what is safe), relay —
+//! or answer with a generated response that names the cause.
+
+mod attempt;
+mod forward;
+mod prepare;
+mod select;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use http::{HeaderValue, Request, Response, StatusCode};
+use portcullis_config::ProxyStatusMode;
+use tokio::time::Instant;
+
+use crate::access_log::RequestLog;
+use crate::headers::{self, PROXY_STATUS, X_REQUEST_ID};
+use crate::response::{generated_response, preferred_format, BodyFormat, Generated};
+use crate::snapshot::{ConnLimits, Snapshot};
+use crate::upstream::PooledBody;
+use crate::{Cause, RequestBody, ResponseBody, Shared};
+
+/// What a connection knows about itself, for every request on it.
+#[derive(Debug, Clone)]
+pub(crate) struct ConnInfo {
+    pub listener: Arc<str>,
+    pub peer: SocketAddr,
+    pub limits: ConnLimits,
+}
+
+/// A finished request: the response to write and its log record.
+pub(crate) struct Outcome {
+    pub response: Response<ResponseBody>,
+    pub log: Option<Box<RequestLog>>,
+    /// The client connection must close after this response.
+    pub close: bool,
+}
+
+/// Handles one request end to end, up to the response head.
+pub(crate) async fn handle(
+    shared: &Shared,
+    conn: &ConnInfo,
+    request: Request<RequestBody>,
+) -> Outcome {
+    let started = Instant::now();
+    let snapshot = shared.snapshot.load_full();
+    let request_id = headers::request_id(request.headers());
+    let mut log = shared
+        .access_log
+        .enabled()
+        .then(|| RequestLog::start(conn, &request, &request_id));
+    let mut routed = None;
+    let result = forward::forward(
+        &snapshot,
+        conn,
+        request,
+        &request_id,
+        &mut routed,
+        log.as_deref_mut(),
+    )
+    .await;
+    let (response, close) = match result {
+        Ok(response) => (relayed(&snapshot, response, &request_id), false),
+        Err(failure) => {
+            count_generated(&snapshot, conn, routed, &failure);
+            if let Some(log) = log.as_deref_mut() {
+                log.cause = Some(failure.cause);
+            }
+            (
+                generated(&snapshot, &failure, &request_id),
+                failure.cause.closes_connection(),
+            )
+        }
+    };
+    let status = response.status().as_u16();
+    if let Some(view) = snapshot.listeners.get(&*conn.listener) {
+        view.metrics.request(routed, status);
+    }
+    if let Some(cluster) = routed.and_then(|i| snapshot.clusters.get(i)) {
+        cluster
+            .metrics
+            .duration
+            .record(started.elapsed().as_secs_f64());
+    }
+    if let Some(log) = log.as_deref_mut() {
+        log.proxy_time = started.elapsed();
+    }
+    Outcome {
+        response,
+        log,
+        close,
+    }
+}
+
+/// A generated answer in the making: why, with which status, for whom.
+pub(crate) struct Failure {
+    pub cause: Cause,
+    pub status: StatusCode,
+    pub format: BodyFormat,
+    /// Seconds after which trying again may succeed, where waiting helps.
+    pub retry_after: Option<u64>,
+    pub next_hop: Option<String>,
+}
+
+impl Failure {
+    pub(crate) fn new(cause: Cause, accept: Option<&HeaderValue>) -> Self {
+        let format = preferred_format(accept.map(HeaderValue::as_bytes));
+        Self {
+            cause,
+            status: cause.status(),
+            format,
+            retry_after: None,
+            next_hop: None,
+        }
+    }
+}
+
+/// The generated response for a failure, per the snapshot's `Proxy-Status` settings.
+pub(crate) fn generated(
+    snapshot: &Snapshot,
+    failure: &Failure,
+    request_id: &HeaderValue,
+) -> Response<ResponseBody> {
+    let g = Generated {
+        cause: failure.cause,
+        status: failure.status,
+        request_id,
+        retry_after: failure.retry_after,
+        next_hop: failure
+            .next_hop
+            .as_deref()
+            .filter(|_| snapshot.expose_next_hop),
+        format: failure.format,
+    };
+    let identity = (snapshot.proxy_status != ProxyStatusMode::Off).then_some(&snapshot.identity);
+    generated_response(&g, identity)
+}
+
+/// Counts a generated response against its cluster, or against none.
+pub(crate) fn count_generated(
+    snapshot: &Snapshot,
+    conn: &ConnInfo,
+    cluster: Option<usize>,
+    failure: &Failure,
+) {
+    let status = failure.status.as_u16();
+    match cluster.and_then(|i| snapshot.clusters.get(i)) {
+        Some(cluster) => cluster.metrics.generated.increment(failure.cause, status),
+        None => {
+            if let Some(view) = snapshot.listeners.get(&*conn.listener) {
+                view.metrics
+                    .unrouted_generated
+                    .increment(failure.cause, status);
+            }
+        }
+    }
+}
+
+/// The origin's response on its way to the client: hop-by-hop headers gone, the
+/// request id echoed, `Proxy-Status` when configured to always be sent.
+fn relayed(
+    snapshot: &Snapshot,
+    response: Response<PooledBody>,
+    request_id: &HeaderValue,
+) -> Response<ResponseBody> {
+    let mut response = response.map(ResponseBody::Upstream);
+    let status = response.status().as_u16();
+    let headers = response.headers_mut();
+    headers::remove_hop_by_hop(headers);
+    headers.insert(X_REQUEST_ID, request_id.clone());
+    if snapshot.proxy_status == ProxyStatusMode::Always {
+        headers.insert(PROXY_STATUS, snapshot.identity.for_relayed(status, None));
+    }
+    response
+}

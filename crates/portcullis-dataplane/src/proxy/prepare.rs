@@ -1,0 +1,50 @@
+//! Rewrites a client request into the upstream request.
+
+use http::header::HOST;
+use http::{HeaderValue, Request, Uri, Version};
+
+use super::ConnInfo;
+use crate::headers::{self, Forwarding, X_REQUEST_ID};
+use crate::snapshot::{ListenerView, Snapshot};
+use crate::RequestBody;
+
+/// Origin-form URI, HTTP/1.1, hop-by-hop headers gone, forwarding headers and the
+/// request id set.
+pub(super) fn prepare_upstream(
+    snapshot: &Snapshot,
+    view: &ListenerView,
+    conn: &ConnInfo,
+    request: &mut Request<RequestBody>,
+    request_id: &HeaderValue,
+) {
+    let authority = request.uri().authority().cloned();
+    let via = match request.version() {
+        Version::HTTP_2 => &snapshot.via_http2,
+        Version::HTTP_10 => &snapshot.via_http10,
+        _ => &snapshot.via_http11,
+    };
+    if request.uri().authority().is_some() {
+        if let Some(path) = request.uri().path_and_query().cloned() {
+            *request.uri_mut() = Uri::from(path);
+        }
+    }
+    *request.version_mut() = Version::HTTP_11;
+    let headers = request.headers_mut();
+    headers::remove_hop_by_hop(headers);
+    if !headers.contains_key(HOST) {
+        if let Some(value) = authority.and_then(|a| HeaderValue::from_str(a.as_str()).ok()) {
+            headers.insert(HOST, value);
+        }
+    }
+    let peer = conn.peer.ip();
+    let host = headers.get(HOST).cloned();
+    let forwarding = Forwarding {
+        peer,
+        trusted: view.trusted_proxies.iter().any(|net| net.contains(&peer)),
+        proto: "http",
+        host: host.as_ref(),
+        via,
+    };
+    headers::add_forwarding(headers, &forwarding);
+    headers.insert(X_REQUEST_ID, request_id.clone());
+}

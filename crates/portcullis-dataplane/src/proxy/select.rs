@@ -1,0 +1,106 @@
+//! Picking a backend for one attempt: healthy, not ejected, breaker closed (or a
+//! half-open trial free), under its concurrency cap, preferably one not tried yet —
+//! or, when none is usable, the precise reason as a cause.
+
+use std::sync::atomic::Ordering;
+
+use portcullis_config::AllUnhealthy;
+use tokio::time::Instant;
+
+use crate::balance::SelectKey;
+use crate::cluster::Cluster;
+use crate::Cause;
+
+/// Why no backend could be picked, with the seconds after which one may be.
+pub(super) struct Unusable {
+    pub cause: Cause,
+    pub retry_after: Option<u64>,
+}
+
+/// A member index to try next.
+pub(super) fn pick(
+    cluster: &Cluster,
+    key: SelectKey,
+    tried: &[usize],
+    now: Instant,
+) -> Result<usize, Unusable> {
+    let healthy = |i: usize| cluster.members[i].backend.health.is_available(now);
+    let open = |i: usize| admits(cluster, i, now);
+    // Slow start scales a returning backend's share by skipping it at random.
+    let warm = |i: usize| {
+        let factor = cluster.members[i].backend.health.slow_start_factor(now);
+        factor >= 1.0 || fastrand::f64() < factor
+    };
+    let fresh = |i: usize| !tried.contains(&i);
+    let preferences: [&dyn Fn(usize) -> bool; 2] = [&|i| fresh(i) && warm(i), &|_| true];
+    let any_healthy = (0..cluster.members.len()).any(healthy);
+    note_all_unhealthy(cluster, any_healthy);
+    let fail_open = !any_healthy && cluster.health.all_unhealthy() == AllUnhealthy::FailOpen;
+    for preference in preferences {
+        let mut accept = |i: usize| (fail_open || healthy(i)) && open(i) && preference(i);
+        if let Some(index) = cluster.select(key, &mut accept) {
+            return Ok(index);
+        }
+    }
+    Err(unusable(cluster, any_healthy || fail_open, now))
+}
+
+/// Breaker and per-backend cap both have room.
+fn admits(cluster: &Cluster, index: usize, now: Instant) -> bool {
+    let backend = &cluster.members[index].backend;
+    let capped = backend
+        .limit
+        .as_ref()
+        .is_some_and(|limit| limit.in_flight() >= limit.max());
+    !capped && backend.breaker.is_available(now)
+}
+
+fn unusable(cluster: &Cluster, routable: bool, now: Instant) -> Unusable {
+    let seconds = |d: std::time::Duration| d.as_secs() + u64::from(d.subsec_nanos() > 0);
+    if !routable {
+        let wait = cluster.health.soonest_return(now).map(seconds);
+        return Unusable {
+            cause: Cause::NoHealthyBackend,
+            retry_after: Some(wait.unwrap_or(1).max(1)),
+        };
+    }
+    let open_breakers: Vec<std::time::Duration> = cluster
+        .backends()
+        .filter(|b| !b.breaker.is_available(now))
+        .map(|b| b.breaker.retry_after(now))
+        .collect();
+    if open_breakers.len() == cluster.members.len() {
+        let wait = open_breakers
+            .into_iter()
+            .min()
+            .map(seconds)
+            .unwrap_or(1)
+            .max(1);
+        return Unusable {
+            cause: Cause::CircuitOpen,
+            retry_after: Some(wait),
+        };
+    }
+    Unusable {
+        cause: Cause::Overloaded,
+        retry_after: Some(1),
+    }
+}
+
+/// Logs entering and leaving "every backend is out" once, not per request.
+fn note_all_unhealthy(cluster: &Cluster, any_healthy: bool) {
+    let was_out = cluster.shared.all_out.load(Ordering::Relaxed);
+    if was_out == any_healthy
+        && cluster.shared.all_out.swap(!any_healthy, Ordering::Relaxed) == was_out
+    {
+        match (any_healthy, cluster.health.all_unhealthy()) {
+            (true, _) => tracing::info!(cluster = %cluster.name, "backends available again"),
+            (false, AllUnhealthy::FailClosed) => {
+                tracing::warn!(cluster = %cluster.name, "every backend is out: failing closed (503)")
+            }
+            (false, AllUnhealthy::FailOpen) => {
+                tracing::warn!(cluster = %cluster.name, "every backend is out: failing open (panic mode)")
+            }
+        }
+    }
+}
