@@ -6,7 +6,9 @@ use std::task::{ready, Context, Poll};
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
-use tokio::sync::mpsc;
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, Notify};
 
 use crate::upstream::PooledBody;
 
@@ -29,6 +31,9 @@ pub struct RequestBody {
     source: Source,
     remaining_hint: Option<u64>,
     received: u64,
+    /// Told when the last byte has been handed upstream, so the response timeout can
+    /// start then (`response_timeout` runs from "request sent").
+    sent: Option<Arc<Notify>>,
     limit: Option<u64>,
 }
 
@@ -43,26 +48,26 @@ enum Source {
 }
 
 impl RequestBody {
+    fn new(source: Source, remaining_hint: Option<u64>, limit: Option<u64>) -> Self {
+        Self {
+            source,
+            remaining_hint,
+            received: 0,
+            sent: None,
+            limit,
+        }
+    }
+
     /// A body with nothing in it.
     pub fn empty() -> Self {
-        Self {
-            source: Source::Empty,
-            remaining_hint: Some(0),
-            received: 0,
-            limit: None,
-        }
+        Self::new(Source::Empty, Some(0), None)
     }
 
     pub(crate) fn channel(
         rx: mpsc::Receiver<Result<Bytes, BodyError>>,
         length: Option<u64>,
     ) -> Self {
-        Self {
-            source: Source::Channel(rx),
-            remaining_hint: length,
-            received: 0,
-            limit: None,
-        }
+        Self::new(Source::Channel(rx), length, None)
     }
 
     /// A body held in memory, sent as one frame.
@@ -73,22 +78,21 @@ impl RequestBody {
         } else {
             Source::Full(Some(data))
         };
-        Self {
-            source,
-            remaining_hint: Some(length),
-            received: 0,
-            limit: None,
-        }
+        Self::new(source, Some(length), None)
     }
 
     pub(crate) fn h2(incoming: Incoming, limit: Option<u64>) -> Self {
         let remaining_hint = incoming.size_hint().exact();
-        Self {
-            source: Source::H2(incoming),
-            remaining_hint,
-            received: 0,
-            limit,
+        Self::new(Source::H2(incoming), remaining_hint, limit)
+    }
+
+    /// A signal for when the whole body has been handed upstream; `None` when there is
+    /// nothing left to send.
+    pub(crate) fn notify_when_sent(&mut self) -> Option<Arc<Notify>> {
+        if self.is_end_stream() {
+            return None;
         }
+        Some(Arc::clone(self.sent.get_or_insert_with(Arc::default)))
     }
 
     fn count(&mut self, data: &Bytes) -> Result<(), BodyError> {
@@ -96,6 +100,13 @@ impl RequestBody {
         match self.limit {
             Some(limit) if self.received > limit => Err(BodyError::TooLarge),
             _ => Ok(()),
+        }
+    }
+
+    fn finish(&mut self) {
+        self.source = Source::Empty;
+        if let Some(sent) = self.sent.take() {
+            sent.notify_one();
         }
     }
 }
@@ -123,14 +134,18 @@ impl Body for RequestBody {
                 },
             },
         };
-        Poll::Ready(match next {
+        let frame = match next {
             None => {
-                this.source = Source::Empty;
+                this.finish();
                 None
             }
             Some(Err(e)) => Some(Err(e)),
             Some(Ok(data)) => Some(this.count(&data).map(|()| Frame::data(data))),
-        })
+        };
+        if this.remaining_hint.is_some_and(|n| this.received >= n) {
+            this.finish(); // all declared bytes are out: nothing more will come
+        }
+        Poll::Ready(frame)
     }
 
     fn is_end_stream(&self) -> bool {

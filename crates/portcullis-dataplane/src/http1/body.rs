@@ -1,7 +1,9 @@
 //! Streams a request body from the client connection into the channel the upstream
 //! request reads from, enforcing `max_body_bytes` as it goes.
 
-use bytes::BytesMut;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::mpsc;
 
@@ -21,18 +23,27 @@ pub(crate) enum PumpEnd {
     Failed(BodyError),
 }
 
-/// Reads the body framed as `framing` from `buf` and `reader` into `tx`.
+/// Where body bytes come from: bytes already read, then the connection, which must
+/// deliver something every `idle` or the client is taken as gone.
+pub(crate) struct Input<'a, R> {
+    pub reader: &'a mut R,
+    pub buf: &'a mut BytesMut,
+    pub idle: Duration,
+}
+
+type Sender = mpsc::Sender<Result<Bytes, BodyError>>;
+
+/// Reads the body framed as `framing` into `tx`.
 pub(crate) async fn pump<R: AsyncRead + Unpin>(
-    reader: &mut R,
-    buf: &mut BytesMut,
+    mut input: Input<'_, R>,
     framing: BodyFraming,
     limit: Option<u64>,
-    tx: mpsc::Sender<Result<bytes::Bytes, BodyError>>,
+    tx: Sender,
 ) -> PumpEnd {
     let result = match framing {
         BodyFraming::None => Ok(()),
-        BodyFraming::Length(n) => pump_length(reader, buf, n, limit, &tx).await,
-        BodyFraming::Chunked => pump_chunked(reader, buf, limit, &tx).await,
+        BodyFraming::Length(n) => pump_length(&mut input, n, limit, &tx).await,
+        BodyFraming::Chunked => pump_chunked(&mut input, limit, &tx).await,
     };
     match result {
         Ok(()) => PumpEnd::Complete,
@@ -44,23 +55,22 @@ pub(crate) async fn pump<R: AsyncRead + Unpin>(
 }
 
 async fn pump_length<R: AsyncRead + Unpin>(
-    reader: &mut R,
-    buf: &mut BytesMut,
+    input: &mut Input<'_, R>,
     length: u64,
     limit: Option<u64>,
-    tx: &mpsc::Sender<Result<bytes::Bytes, BodyError>>,
+    tx: &Sender,
 ) -> Result<(), BodyError> {
     if limit.is_some_and(|limit| length > limit) {
         return Err(BodyError::TooLarge);
     }
     let mut remaining = length;
     while remaining > 0 {
-        if buf.is_empty() {
-            fill(reader, buf).await?;
+        if input.buf.is_empty() {
+            input.fill().await?;
         }
-        let n = remaining.min(buf.len() as u64);
+        let n = remaining.min(input.buf.len() as u64);
         remaining -= n;
-        let data = buf.split_to(n as usize).freeze();
+        let data = input.buf.split_to(n as usize).freeze();
         // A dropped receiver means the upstream no longer wants the body.
         tx.send(Ok(data))
             .await
@@ -70,17 +80,19 @@ async fn pump_length<R: AsyncRead + Unpin>(
 }
 
 async fn pump_chunked<R: AsyncRead + Unpin>(
-    reader: &mut R,
-    buf: &mut BytesMut,
+    input: &mut Input<'_, R>,
     limit: Option<u64>,
-    tx: &mpsc::Sender<Result<bytes::Bytes, BodyError>>,
+    tx: &Sender,
 ) -> Result<(), BodyError> {
     let mut decoder = ChunkedDecoder::default();
     let mut received = 0u64;
     loop {
-        match decoder.decode(buf).map_err(|_| BodyError::Malformed)? {
+        match decoder
+            .decode(input.buf)
+            .map_err(|_| BodyError::Malformed)?
+        {
             Decoded::Done => return Ok(()),
-            Decoded::NeedMore => fill(reader, buf).await?,
+            Decoded::NeedMore => input.fill().await?,
             Decoded::Data(data) => {
                 received += data.len() as u64;
                 if limit.is_some_and(|limit| received > limit) {
@@ -94,10 +106,12 @@ async fn pump_chunked<R: AsyncRead + Unpin>(
     }
 }
 
-async fn fill<R: AsyncRead + Unpin>(reader: &mut R, buf: &mut BytesMut) -> Result<(), BodyError> {
-    buf.reserve(READ_CHUNK);
-    match reader.read_buf(buf).await {
-        Ok(0) | Err(_) => Err(BodyError::ClientClosed),
-        Ok(_) => Ok(()),
+impl<R: AsyncRead + Unpin> Input<'_, R> {
+    async fn fill(&mut self) -> Result<(), BodyError> {
+        self.buf.reserve(READ_CHUNK);
+        match tokio::time::timeout(self.idle, self.reader.read_buf(self.buf)).await {
+            Ok(Ok(n)) if n > 0 => Ok(()),
+            _ => Err(BodyError::ClientClosed),
+        }
     }
 }

@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use tokio::time::{timeout_at, Instant};
 use tokio_util::sync::CancellationToken;
 
-use super::body::{pump, PumpEnd};
+use super::body::{pump, Input, PumpEnd};
 use super::head::{self, BodyFraming, Head, Rejection};
 use super::write::{write_response, Answering, Written};
 use crate::access_log::{LoggedBody, RequestLog};
@@ -157,7 +157,14 @@ where
     let mut pump_end = tx.is_none().then_some(PumpEnd::Complete);
     let pump = async {
         match tx {
-            Some(tx) => pump(reader, buf, framing, limit, tx).await,
+            Some(tx) => {
+                let input = Input {
+                    reader,
+                    buf,
+                    idle: conn.limits.idle_timeout,
+                };
+                pump(input, framing, limit, tx).await
+            }
             None => PumpEnd::Complete,
         }
     };

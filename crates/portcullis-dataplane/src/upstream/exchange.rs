@@ -70,8 +70,23 @@ pub(crate) async fn exchange(
     in_flight: InFlight,
 ) -> Result<Response<PooledBody>, Failed> {
     let Ready { mut sender, reused } = ready;
-    let sent =
-        tokio::time::timeout(limits.response_timeout, sender.try_send_request(request)).await;
+    let mut request = request;
+    let body_sent = request.body_mut().notify_when_sent();
+    let send = sender.try_send_request(request);
+    tokio::pin!(send);
+    // The response timeout runs from "request sent": a slow upload is the client's
+    // pace (bounded by the listener's idle timeout), not the origin's.
+    let early = match body_sent {
+        Some(sent) => tokio::select! {
+            result = &mut send => Some(result),
+            () = sent.notified() => None,
+        },
+        None => None,
+    };
+    let sent = match early {
+        Some(result) => Ok(result),
+        None => tokio::time::timeout(limits.response_timeout, send).await,
+    };
     let response = match sent {
         Ok(Ok(response)) => response,
         Ok(Err(mut e)) => {
