@@ -188,3 +188,39 @@ impl std::fmt::Display for Cause {
         f.write_str(self.as_str())
     }
 }
+
+/// Counts of requests and of generated answers by cause, readable at any time.
+#[derive(Debug, Default)]
+pub struct Tally {
+    requests: std::sync::atomic::AtomicU64,
+    causes: [std::sync::atomic::AtomicU64; Cause::ALL.len()],
+}
+
+impl Tally {
+    pub(crate) fn request(&self) {
+        self.requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub(crate) fn generated(&self, cause: Cause) {
+        self.causes[cause.index()].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Requests counted so far.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Every cause seen at least once, with its count.
+    pub fn causes(&self) -> impl Iterator<Item = (Cause, u64)> + '_ {
+        Cause::ALL
+            .iter()
+            .map(|&cause| {
+                (
+                    cause,
+                    self.causes[cause.index()].load(std::sync::atomic::Ordering::Relaxed),
+                )
+            })
+            .filter(|&(_, n)| n > 0)
+    }
+}

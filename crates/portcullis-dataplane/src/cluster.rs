@@ -12,6 +12,7 @@ use crate::backend::Backend;
 use crate::balance::{hash_bytes, Balancer, Candidate, SelectKey};
 use crate::metrics::ClusterMetrics;
 use crate::upstream::Limits;
+use crate::Tally;
 
 /// A backend with the weight this snapshot gives it.
 #[derive(Debug)]
@@ -36,6 +37,9 @@ pub(crate) struct ClusterShared {
     pub all_out: std::sync::atomic::AtomicBool,
     pub limit: Arc<ConcurrencyLimit>,
     pub budget: Arc<RetryBudget>,
+    /// Requests routed to this cluster, and generated answers by cause: what the
+    /// status API shows without reading the metrics registry.
+    pub tally: Tally,
     pub built_from: (usize, config::Retry),
 }
 
@@ -45,6 +49,7 @@ impl ClusterShared {
             all_out: std::sync::atomic::AtomicBool::new(false),
             limit: Arc::new(ConcurrencyLimit::new(cluster.circuit_breaker.max_requests)),
             budget: Arc::new(RetryBudget::new(&cluster.retry, &cluster.name)),
+            tally: Tally::default(),
             built_from: (cluster.circuit_breaker.max_requests, cluster.retry.clone()),
         }
     }
@@ -122,6 +127,11 @@ impl Cluster {
     /// Requests in flight to the whole cluster.
     pub fn in_flight(&self) -> usize {
         self.shared.limit.in_flight()
+    }
+
+    /// Requests routed here and generated answers by cause, since the cluster appeared.
+    pub fn tally(&self) -> &Tally {
+        &self.shared.tally
     }
 
     /// Picks a member index for a request, among those `accept` takes.

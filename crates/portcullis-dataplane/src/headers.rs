@@ -4,7 +4,8 @@
 use std::net::IpAddr;
 
 use http::header::{
-    CONNECTION, HOST, PROXY_AUTHENTICATE, TE, TRAILER, TRANSFER_ENCODING, UPGRADE, VIA,
+    CONNECTION, CONTENT_LENGTH, HOST, PROXY_AUTHENTICATE, TE, TRAILER, TRANSFER_ENCODING, UPGRADE,
+    VIA,
 };
 use http::{HeaderMap, HeaderName, HeaderValue};
 
@@ -18,8 +19,15 @@ pub(crate) const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwa
 const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
 const PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
 
-/// Removes `Connection`, every header it names, and the fixed hop-by-hop set.
+/// Removes `Connection`, every header it names, and the fixed hop-by-hop set; and a
+/// `Content-Length` that came along with a `Transfer-Encoding`.
 pub(crate) fn remove_hop_by_hop(headers: &mut HeaderMap) {
+    if headers.contains_key(TRANSFER_ENCODING) {
+        // Transfer-Encoding overrides Content-Length and a forwarder must drop the
+        // length (RFC 9112 §6.3): the body is framed anew for the next hop, and a stale
+        // length there would cut it short or run into the next response.
+        headers.remove(CONTENT_LENGTH);
+    }
     if let Some(connection) = headers.get(CONNECTION) {
         // Names listed in Connection are hop-by-hop too; collect first, then remove.
         let named: Vec<HeaderName> = connection_tokens(connection)
@@ -153,6 +161,19 @@ mod tests {
         let mut names: Vec<&str> = h.keys().map(|k| k.as_str()).collect();
         names.sort_unstable();
         assert_eq!(names, ["host", "x-kept"]);
+    }
+
+    #[test]
+    fn content_length_goes_with_transfer_encoding() {
+        let mut h = HeaderMap::new();
+        h.insert(CONTENT_LENGTH, HeaderValue::from_static("2"));
+        h.insert(TRANSFER_ENCODING, HeaderValue::from_static("chunked"));
+        remove_hop_by_hop(&mut h);
+        assert!(h.is_empty(), "{h:?}");
+        let mut plain = HeaderMap::new();
+        plain.insert(CONTENT_LENGTH, HeaderValue::from_static("2"));
+        remove_hop_by_hop(&mut plain);
+        assert_eq!(plain[CONTENT_LENGTH], "2", "a lone length stays");
     }
 
     #[test]

@@ -18,6 +18,7 @@
 mod access_log;
 mod backend;
 mod balance;
+pub mod bench;
 mod body;
 mod cause;
 mod cluster;
@@ -35,7 +36,7 @@ mod upstream;
 pub use access_log::AccessLog;
 pub use backend::Backend;
 pub use body::{BodyError, RequestBody, ResponseBody};
-pub use cause::Cause;
+pub use cause::{Cause, Tally};
 pub use cluster::Cluster;
 pub use metrics::names;
 pub use response::ProxyIdentity;

@@ -217,6 +217,11 @@ async fn reject<W: AsyncWrite + Unpin>(
     let request_id = crate::headers::generate_request_id();
     let failure = Failure::new(rejection.cause, rejection.accept.as_ref());
     let response = proxy::generated(&snapshot, &failure, &request_id);
+    proxy::count_generated(shared, &snapshot, conn, None, &failure);
+    shared.tally.request();
+    if let Some(view) = snapshot.listeners.get(&*conn.listener) {
+        view.metrics.request(None, failure.status.as_u16());
+    }
     let log = shared
         .access_log
         .enabled()

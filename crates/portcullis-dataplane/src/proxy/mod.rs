@@ -62,7 +62,7 @@ pub(crate) async fn handle(
     let (response, close) = match result {
         Ok(response) => (relayed(&snapshot, response, &request_id), false),
         Err(failure) => {
-            count_generated(&snapshot, conn, routed, &failure);
+            count_generated(shared, &snapshot, conn, routed, &failure);
             if let Some(log) = log.as_deref_mut() {
                 log.cause = Some(failure.cause);
             }
@@ -76,7 +76,9 @@ pub(crate) async fn handle(
     if let Some(view) = snapshot.listeners.get(&*conn.listener) {
         view.metrics.request(routed, status);
     }
+    shared.tally.request();
     if let Some(cluster) = routed.and_then(|i| snapshot.clusters.get(i)) {
+        cluster.tally().request();
         cluster
             .metrics
             .duration
@@ -136,16 +138,21 @@ pub(crate) fn generated(
     generated_response(&g, identity)
 }
 
-/// Counts a generated response against its cluster, or against none.
+/// Counts a generated response: process-wide, and against its cluster or none.
 pub(crate) fn count_generated(
+    shared: &Shared,
     snapshot: &Snapshot,
     conn: &ConnInfo,
     cluster: Option<usize>,
     failure: &Failure,
 ) {
     let status = failure.status.as_u16();
+    shared.tally.generated(failure.cause);
     match cluster.and_then(|i| snapshot.clusters.get(i)) {
-        Some(cluster) => cluster.metrics.generated.increment(failure.cause, status),
+        Some(cluster) => {
+            cluster.tally().generated(failure.cause);
+            cluster.metrics.generated.increment(failure.cause, status);
+        }
         None => {
             if let Some(view) = snapshot.listeners.get(&*conn.listener) {
                 view.metrics

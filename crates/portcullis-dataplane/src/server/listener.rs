@@ -50,12 +50,13 @@ pub(super) struct AcceptLoop {
     pub connections: TaskTracker,
     /// Updated in place by a reload.
     pub max_connections: Arc<AtomicUsize>,
+    /// Connections open right now; also read by the status API.
+    pub open: Arc<OpenCount>,
 }
 
 impl AcceptLoop {
     /// Accepts until `stop`; each connection runs as a task on `connections`.
     pub(super) async fn run(self, bound: BoundListener) {
-        let open = Arc::new(AtomicUsize::new(0));
         loop {
             let accepted = tokio::select! {
                 accepted = bound.listener.accept() => accepted,
@@ -70,11 +71,11 @@ impl AcceptLoop {
                     continue;
                 }
             };
-            if open.load(Ordering::Relaxed) >= self.max_connections.load(Ordering::Relaxed) {
+            if self.open.get() >= self.max_connections.load(Ordering::Relaxed) {
                 drop(stream); // over max_connections: closed at once
                 continue;
             }
-            let guard = OpenConnection::new(&open);
+            let guard = OpenConnection::new(&self.open);
             let (shared, stop, name) = (
                 Arc::clone(&self.shared),
                 self.stop.clone(),
@@ -88,18 +89,41 @@ impl AcceptLoop {
     }
 }
 
+/// A listener's open connections, as a number and as its metric.
+#[derive(Debug)]
+pub(crate) struct OpenCount {
+    count: AtomicUsize,
+    gauge: metrics::Gauge,
+}
+
+impl OpenCount {
+    pub(super) fn new(listener: &str) -> Self {
+        let gauge = metrics::gauge!(crate::names::DOWNSTREAM_CONNECTIONS, "listener" => listener.to_owned());
+        Self {
+            count: AtomicUsize::new(0),
+            gauge,
+        }
+    }
+
+    pub(super) fn get(&self) -> usize {
+        self.count.load(Ordering::Relaxed)
+    }
+}
+
 /// Counts an open connection until dropped.
-struct OpenConnection(Arc<AtomicUsize>);
+struct OpenConnection(Arc<OpenCount>);
 
 impl OpenConnection {
-    fn new(open: &Arc<AtomicUsize>) -> Self {
-        open.fetch_add(1, Ordering::Relaxed);
+    fn new(open: &Arc<OpenCount>) -> Self {
+        open.count.fetch_add(1, Ordering::Relaxed);
+        open.gauge.increment(1.0);
         Self(Arc::clone(open))
     }
 }
 
 impl Drop for OpenConnection {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        self.0.count.fetch_sub(1, Ordering::Relaxed);
+        self.0.gauge.decrement(1.0);
     }
 }

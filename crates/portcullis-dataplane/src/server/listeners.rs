@@ -9,7 +9,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::listener::{AcceptLoop, BoundListener};
+use super::listener::{AcceptLoop, BoundListener, OpenCount};
 use super::Shared;
 
 /// Listeners by name: bound ones waiting to start, and running ones.
@@ -25,11 +25,23 @@ struct Running {
     configured: SocketAddr,
     local_addr: SocketAddr,
     max_connections: Arc<AtomicUsize>,
+    open: Arc<OpenCount>,
     stop: CancellationToken,
     task: JoinHandle<()>,
 }
 
 impl Listeners {
+    /// Every running listener: name, address, open connections.
+    pub(super) fn stats(&self) -> Vec<(String, SocketAddr, usize)> {
+        let mut stats: Vec<_> = self
+            .running
+            .iter()
+            .map(|(name, r)| (name.clone(), r.local_addr, r.open.get()))
+            .collect();
+        stats.sort();
+        stats
+    }
+
     pub(super) fn local_addr(&self, name: &str) -> Option<SocketAddr> {
         let running = self.running.get(name).map(|r| r.local_addr);
         running.or_else(|| {
@@ -103,10 +115,12 @@ impl Listeners {
             let max_connections = Arc::new(AtomicUsize::new(bound.max_connections));
             let name = bound.name.to_string();
             tracing::info!(listener = %name, address = %bound.local_addr, "listening");
+            let open = Arc::new(OpenCount::new(&name));
             let running = Running {
                 configured: bound.configured,
                 local_addr: bound.local_addr,
                 max_connections: Arc::clone(&max_connections),
+                open: Arc::clone(&open),
                 stop: stop.clone(),
                 task: tokio::spawn(
                     AcceptLoop {
@@ -114,6 +128,7 @@ impl Listeners {
                         stop,
                         connections: connections.clone(),
                         max_connections,
+                        open,
                     }
                     .run(bound),
                 ),

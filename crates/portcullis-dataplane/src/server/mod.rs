@@ -27,6 +27,8 @@ pub struct Shared {
     pub(crate) access_log: AccessLog,
     /// What outlives a snapshot; touched only when one is built.
     pub(crate) registry: Registry,
+    /// Process-wide requests and generated answers by cause.
+    pub tally: crate::Tally,
 }
 
 impl Shared {
@@ -62,6 +64,7 @@ impl Server {
             snapshot: ArcSwap::from_pointee(snapshot),
             access_log,
             registry,
+            tally: crate::Tally::default(),
         });
         Ok(Arc::new(Self {
             shared,
@@ -74,6 +77,16 @@ impl Server {
     /// The address listener `name` is bound to (useful with port 0).
     pub fn local_addr(&self, name: &str) -> Option<SocketAddr> {
         self.control().local_addr(name)
+    }
+
+    /// Every running listener: name, bound address, open connections.
+    pub fn listener_stats(&self) -> Vec<(String, SocketAddr, usize)> {
+        self.control().stats()
+    }
+
+    /// Whether the server is draining (stopped accepting).
+    pub fn is_draining(&self) -> bool {
+        self.stop.is_cancelled()
     }
 
     /// The shared state, for the admin side.
