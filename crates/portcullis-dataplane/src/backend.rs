@@ -26,6 +26,7 @@ pub struct Backend {
     pub(crate) limit: Option<Arc<ConcurrencyLimit>>,
     pub(crate) metrics: BackendMetrics,
     in_flight: AtomicUsize,
+    attempts: std::sync::atomic::AtomicU64,
     /// What this object was built from: a reload that changes it builds a new one.
     built_from: BuiltFrom,
 }
@@ -68,6 +69,7 @@ impl Backend {
                 .map(|max| Arc::new(ConcurrencyLimit::new(max))),
             metrics: BackendMetrics::new(&cluster.name, &backend.address),
             in_flight: AtomicUsize::new(0),
+            attempts: std::sync::atomic::AtomicU64::new(0),
             built_from: BuiltFrom::new(cluster, backend),
         }
     }
@@ -79,6 +81,7 @@ impl Backend {
 
     /// Counts a request in flight until the returned guard drops.
     pub(crate) fn start_request(self: &Arc<Self>) -> InFlight {
+        self.attempts.fetch_add(1, Ordering::Relaxed);
         self.in_flight.fetch_add(1, Ordering::Relaxed);
         self.metrics.in_flight.increment(1.0);
         InFlight(Arc::clone(self))
@@ -87,6 +90,11 @@ impl Backend {
     /// Requests in flight right now.
     pub fn in_flight(&self) -> usize {
         self.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// Upstream attempts sent to this backend so far.
+    pub fn requests(&self) -> u64 {
+        self.attempts.load(Ordering::Relaxed)
     }
 
     /// Idle pooled connections right now.

@@ -11,6 +11,7 @@ mod logging;
 mod reload;
 mod run;
 mod signals;
+mod status;
 mod watch;
 
 fn main() -> std::process::ExitCode {

@@ -11,7 +11,6 @@ use metrics::{Counter, Gauge};
 use portcullis_dataplane::Server;
 
 /// What asked for a reload.
-#[allow(dead_code, reason = "`Api` arrives with the admin listener")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Trigger {
     File,
@@ -30,7 +29,6 @@ impl Trigger {
 }
 
 /// The outcome of the latest reload, for the status API.
-#[allow(dead_code, reason = "read by the admin listener")]
 #[derive(Debug, Clone)]
 pub(crate) struct LastReload {
     pub at: SystemTime,
@@ -138,7 +136,6 @@ impl Reloader {
     }
 
     /// The latest reload and the success / failure counts.
-    #[allow(dead_code, reason = "read by the admin listener")]
     pub(crate) fn summary(&self) -> (Option<LastReload>, u64, u64) {
         let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         (state.last.clone(), state.successes, state.failures)

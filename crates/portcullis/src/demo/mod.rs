@@ -3,7 +3,7 @@
 
 mod origins;
 
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::process::ExitCode;
 
 use portcullis_dataplane::Server;
@@ -11,8 +11,9 @@ use portcullis_dataplane::Server;
 /// The demo's configuration, with `{listen}`, `{healthy}`, `{flaky}`, `{slow}` to fill.
 const DEMO_CONFIG: &str = include_str!("../../../../config/demo.toml");
 
-/// The port the demo prefers; another is picked when it is taken.
+/// The ports the demo prefers; others are picked when they are taken.
 const PREFERRED: &str = "127.0.0.1:8080";
+const PREFERRED_ADMIN: &str = "127.0.0.1:9901";
 
 pub(crate) fn run() -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -37,7 +38,8 @@ async fn demo() -> ExitCode {
         }
     };
     let text = DEMO_CONFIG
-        .replace("{listen}", &listen_address())
+        .replace("{listen}", &free_or_any(PREFERRED))
+        .replace("{admin}", &free_or_any(PREFERRED_ADMIN))
         .replace("{healthy}", &origins.healthy.to_string())
         .replace("{flaky}", &origins.flaky.to_string())
         .replace("{slow}", &origins.slow.to_string());
@@ -49,26 +51,32 @@ async fn demo() -> ExitCode {
         }
     };
     crate::logging::init(&config.log);
-    crate::run::serve(config, None, crate::signals::terminate(), |server| {
-        print_banner(server, &origins)
-    })
+    crate::run::serve(
+        config,
+        None,
+        crate::signals::terminate(),
+        |server, admin| print_banner(server, admin, &origins),
+    )
     .await
 }
 
-fn listen_address() -> String {
-    match TcpListener::bind(PREFERRED) {
-        Ok(_) => PREFERRED.to_owned(),
+/// `preferred` when it is free right now, else any free port.
+fn free_or_any(preferred: &str) -> String {
+    match TcpListener::bind(preferred) {
+        Ok(_) => preferred.to_owned(),
         Err(_) => "127.0.0.1:0".to_owned(),
     }
 }
 
-fn print_banner(server: &Server, origins: &origins::Origins) {
+fn print_banner(server: &Server, admin: SocketAddr, origins: &origins::Origins) {
     let Some(address) = server.local_addr("web") else {
         return;
     };
     let url = format!("http://{address}");
     println!(
         "\nPortcullis demo is running (Ctrl-C to stop).\n\n\
+         Status:   http://{admin}/status   (open it in a browser)\n\
+         Metrics:  http://{admin}/metrics\n\
          Balancer: {url}/  (mixed: healthy x2, flaky, slow)\n\
          Origins:  healthy {h}, flaky {f} (500s, resets, goes away now and then), slow {s}\n\n\
          Try:\n\
