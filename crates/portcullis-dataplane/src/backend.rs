@@ -9,7 +9,7 @@ use portcullis_config as config;
 use portcullis_health::BackendHealth;
 
 use crate::metrics::BackendMetrics;
-use crate::upstream::{Pool, Target};
+use crate::upstream::{Pools, Target};
 
 /// One backend of a cluster. Shared by every request that uses it.
 #[derive(Debug)]
@@ -17,7 +17,7 @@ pub struct Backend {
     /// The address as written in the config; its identity within the cluster.
     pub address: String,
     pub(crate) target: Target,
-    pub(crate) pool: Pool,
+    pub(crate) pool: Pools,
     /// Active and passive health, kept by the health registry.
     pub health: Arc<BackendHealth>,
     /// This backend's circuit breaker.
@@ -56,12 +56,13 @@ impl Backend {
         cluster: &config::Cluster,
         backend: &config::Backend,
         health: Arc<BackendHealth>,
+        workers: usize,
     ) -> Self {
         let breaker_settings = &cluster.circuit_breaker;
         Self {
             address: backend.address.clone(),
             target: Target::new(&backend.host, backend.port),
-            pool: Pool::new(cluster.pool_max_idle),
+            pool: Pools::new(cluster.pool_max_idle, workers),
             health,
             breaker: Breaker::new(breaker_settings, &cluster.name, &backend.address),
             limit: breaker_settings

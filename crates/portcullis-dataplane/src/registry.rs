@@ -13,14 +13,26 @@ use crate::backend::{Backend, BuiltFrom};
 use crate::cluster::{Cluster, ClusterShared};
 
 /// See the module documentation. Used only when a snapshot is built.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Registry {
     backends: DashMap<(String, String), Arc<Backend>>,
     clusters: DashMap<String, Arc<ClusterShared>>,
     health: HealthRegistry,
+    /// Worker threads, for per-worker connection pools.
+    workers: usize,
 }
 
 impl Registry {
+    pub(crate) fn new(workers: usize) -> Self {
+        let (backends, clusters) = (DashMap::new(), DashMap::new());
+        Self {
+            backends,
+            clusters,
+            health: HealthRegistry::new(),
+            workers,
+        }
+    }
+
     /// Every cluster of `config`, reusing what stays; forgets what went. Starts and
     /// stops health probers to match. Must run inside a tokio runtime.
     pub(crate) fn clusters(&self, config: &Config) -> Vec<Arc<Cluster>> {
@@ -64,12 +76,21 @@ impl Registry {
     ) -> Arc<Backend> {
         let key = (cluster.name.clone(), backend.address.clone());
         let from = BuiltFrom::new(cluster, backend);
-        let mut entry = self
-            .backends
-            .entry(key)
-            .or_insert_with(|| Arc::new(Backend::new(cluster, backend, Arc::clone(health))));
+        let mut entry = self.backends.entry(key).or_insert_with(|| {
+            Arc::new(Backend::new(
+                cluster,
+                backend,
+                Arc::clone(health),
+                self.workers,
+            ))
+        });
         if !entry.reusable_for(&from) || !Arc::ptr_eq(&entry.health, health) {
-            *entry = Arc::new(Backend::new(cluster, backend, Arc::clone(health)));
+            *entry = Arc::new(Backend::new(
+                cluster,
+                backend,
+                Arc::clone(health),
+                self.workers,
+            ));
         }
         Arc::clone(&entry)
     }

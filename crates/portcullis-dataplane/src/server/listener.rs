@@ -15,34 +15,50 @@ use super::{connection, Shared};
 /// Pending connections the kernel may queue.
 const BACKLOG: i32 = 4096;
 
-/// A listening socket, not yet accepting.
+/// A listener's sockets, one per worker on the same address, not yet accepting.
 pub(super) struct BoundListener {
     pub name: Arc<str>,
     pub configured: SocketAddr,
     pub local_addr: SocketAddr,
     pub max_connections: usize,
-    listener: TcpListener,
+    pub sockets: Vec<std::net::TcpListener>,
 }
 
 impl BoundListener {
-    pub(super) fn bind(config: &portcullis_config::Listener) -> std::io::Result<Self> {
-        let socket = Socket::new(Domain::for_address(config.address), Type::STREAM, None)?;
-        socket.set_reuse_address(true)?;
-        socket.set_nonblocking(true)?;
-        socket.bind(&config.address.into())?;
-        socket.listen(BACKLOG)?;
-        let listener = TcpListener::from_std(socket.into())?;
+    /// Binds `workers` sockets with `SO_REUSEPORT`; with port 0, the first one picks
+    /// the port and the others join it.
+    pub(super) fn bind(
+        config: &portcullis_config::Listener,
+        workers: usize,
+    ) -> std::io::Result<Self> {
+        let first = bind_socket(config.address)?;
+        let local_addr = first.local_addr()?;
+        let mut sockets = vec![first];
+        for _ in 1..workers.max(1) {
+            sockets.push(bind_socket(local_addr)?);
+        }
         Ok(Self {
             name: config.name.as_str().into(),
             configured: config.address,
-            local_addr: listener.local_addr()?,
+            local_addr,
             max_connections: config.max_connections,
-            listener,
+            sockets,
         })
     }
 }
 
+fn bind_socket(address: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    let socket = Socket::new(Domain::for_address(address), Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&address.into())?;
+    socket.listen(BACKLOG)?;
+    Ok(socket.into())
+}
+
 /// What an accept loop needs besides its socket.
+#[derive(Clone)]
 pub(super) struct AcceptLoop {
     pub shared: Arc<Shared>,
     /// This listener's token: cancelled when it is removed or the server drains.
@@ -55,18 +71,23 @@ pub(super) struct AcceptLoop {
 }
 
 impl AcceptLoop {
-    /// Accepts until `stop`; each connection runs as a task on `connections`.
-    pub(super) async fn run(self, bound: BoundListener) {
+    /// Accepts on `socket` until `stop`; each connection runs as a task on
+    /// `connections`, on this worker. Must run on the worker that owns `socket`.
+    pub(super) async fn run(self, name: Arc<str>, socket: std::net::TcpListener) {
+        let listener = match TcpListener::from_std(socket) {
+            Ok(listener) => listener,
+            Err(e) => return tracing::error!(listener = %name, error = %e, "cannot accept"),
+        };
         loop {
             let accepted = tokio::select! {
-                accepted = bound.listener.accept() => accepted,
+                accepted = listener.accept() => accepted,
                 () = self.stop.cancelled() => break,
             };
             let (stream, peer) = match accepted {
                 Ok(pair) => pair,
                 Err(e) => {
                     // Out of file descriptors and the like: back off instead of spinning.
-                    tracing::warn!(listener = %bound.name, error = %e, "accept failed");
+                    tracing::warn!(listener = %name, error = %e, "accept failed");
                     tokio::time::sleep(Duration::from_millis(10)).await;
                     continue;
                 }
@@ -79,7 +100,7 @@ impl AcceptLoop {
             let (shared, stop, name) = (
                 Arc::clone(&self.shared),
                 self.stop.clone(),
-                Arc::clone(&bound.name),
+                Arc::clone(&name),
             );
             self.connections.spawn(async move {
                 connection::serve(shared, name, stream, peer, stop).await;

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -13,11 +14,12 @@ use super::listener::{AcceptLoop, BoundListener, OpenCount};
 use super::Shared;
 
 /// Listeners by name: bound ones waiting to start, and running ones.
-#[derive(Default)]
 pub(super) struct Listeners {
     pending: Vec<BoundListener>,
     running: HashMap<String, Running>,
     retired: Vec<JoinHandle<()>>,
+    /// Sockets per listener: one per worker.
+    workers: usize,
 }
 
 struct Running {
@@ -27,10 +29,20 @@ struct Running {
     max_connections: Arc<AtomicUsize>,
     open: Arc<OpenCount>,
     stop: CancellationToken,
-    task: JoinHandle<()>,
+    tasks: Vec<JoinHandle<()>>,
 }
 
 impl Listeners {
+    /// No listeners yet; each will get one socket per worker.
+    pub(super) fn new(workers: usize) -> Self {
+        Self {
+            pending: Vec::new(),
+            running: HashMap::new(),
+            retired: Vec::new(),
+            workers,
+        }
+    }
+
     /// Every running listener: name, address, open connections.
     pub(super) fn stats(&self) -> Vec<(String, SocketAddr, usize)> {
         let mut stats: Vec<_> = self
@@ -62,7 +74,7 @@ impl Listeners {
         for config in configs {
             match self.running.get(&config.name) {
                 Some(running) if running.configured == config.address => {}
-                _ => bound.push(BoundListener::bind(config).map_err(|e| {
+                _ => bound.push(BoundListener::bind(config, self.workers).map_err(|e| {
                     std::io::Error::new(
                         e.kind(),
                         format!("listener {:?} on {}: {e}", config.name, config.address),
@@ -98,51 +110,57 @@ impl Listeners {
             if let Some(running) = self.running.remove(&name) {
                 tracing::info!(listener = %name, address = %running.local_addr, "listener removed; draining its connections");
                 running.stop.cancel();
-                self.retired.push(running.task);
+                self.retired.extend(running.tasks);
             }
         }
     }
 
-    /// Starts the accept loops of every pending listener.
+    /// Starts the accept loops of every pending listener: one per worker, each on the
+    /// worker that owns its socket.
     pub(super) fn start_pending(
         &mut self,
         shared: &Arc<Shared>,
         server_stop: &CancellationToken,
         connections: &TaskTracker,
+        workers: &[Handle],
     ) {
         for bound in self.pending.drain(..) {
-            let stop = server_stop.child_token();
-            let max_connections = Arc::new(AtomicUsize::new(bound.max_connections));
             let name = bound.name.to_string();
             tracing::info!(listener = %name, address = %bound.local_addr, "listening");
-            let open = Arc::new(OpenCount::new(&name));
+            let accept = AcceptLoop {
+                shared: Arc::clone(shared),
+                stop: server_stop.child_token(),
+                connections: connections.clone(),
+                max_connections: Arc::new(AtomicUsize::new(bound.max_connections)),
+                open: Arc::new(OpenCount::new(&name)),
+            };
+            let tasks = bound
+                .sockets
+                .into_iter()
+                .zip(workers.iter().cycle())
+                .map(|(socket, worker)| {
+                    worker.spawn(accept.clone().run(Arc::clone(&bound.name), socket))
+                })
+                .collect();
             let running = Running {
                 configured: bound.configured,
                 local_addr: bound.local_addr,
-                max_connections: Arc::clone(&max_connections),
-                open: Arc::clone(&open),
-                stop: stop.clone(),
-                task: tokio::spawn(
-                    AcceptLoop {
-                        shared: Arc::clone(shared),
-                        stop,
-                        connections: connections.clone(),
-                        max_connections,
-                        open,
-                    }
-                    .run(bound),
-                ),
+                max_connections: Arc::clone(&accept.max_connections),
+                open: Arc::clone(&accept.open),
+                stop: accept.stop,
+                tasks,
             };
             if let Some(old) = self.running.insert(name, running) {
                 old.stop.cancel(); // a moved listener: the old address stops accepting
-                self.retired.push(old.task);
+                self.retired.extend(old.tasks);
             }
         }
     }
 
     /// Every accept loop's task, to await on drain.
     pub(super) fn take_accept_loops(&mut self) -> Vec<JoinHandle<()>> {
-        let mut tasks: Vec<JoinHandle<()>> = self.running.drain().map(|(_, r)| r.task).collect();
+        let mut tasks: Vec<JoinHandle<()>> =
+            self.running.drain().flat_map(|(_, r)| r.tasks).collect();
         tasks.append(&mut self.retired);
         self.pending.clear();
         tasks

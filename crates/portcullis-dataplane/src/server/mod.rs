@@ -5,6 +5,7 @@ mod h2;
 mod listener;
 mod listeners;
 mod rewind;
+mod workers;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -20,6 +21,8 @@ use crate::access_log::AccessLog;
 use crate::registry::Registry;
 use crate::snapshot::Snapshot;
 use listeners::Listeners;
+pub(crate) use workers::current as current_worker;
+use workers::Workers;
 
 /// State every connection shares: the live routing snapshot and the access log.
 pub struct Shared {
@@ -46,19 +49,25 @@ pub struct Server {
     connections: TaskTracker,
     /// Control plane only (bind, reload, drain): never touched by a request.
     listeners: Mutex<Listeners>,
+    /// The threads that serve connections; stopped when the server is dropped.
+    workers: Workers,
 }
 
 /// How often idle pooled connections are checked for expiry.
 const POOL_SWEEP: Duration = Duration::from_secs(1);
 
 impl Server {
-    /// Binds every listener of `config` and builds the first snapshot. Nothing is
-    /// served until [`Server::start`]. Must be called inside a tokio runtime.
+    /// Starts `server.workers` worker threads, binds every listener of `config` and
+    /// builds the first snapshot. Nothing is served until [`Server::start`]. Must be
+    /// called inside a tokio runtime, which then runs the control side (health
+    /// probes, pool sweeps); requests are served on the workers. The worker count
+    /// is fixed for the life of the server.
     pub fn bind(config: &Config, access_log: AccessLog) -> std::io::Result<Arc<Self>> {
         let stop = CancellationToken::new();
-        let mut listeners = Listeners::default();
+        let workers = Workers::start(workers::resolve(config.server.workers))?;
+        let mut listeners = Listeners::new(workers.count());
         listeners.bind_changes(&config.listeners)?;
-        let registry = Registry::default();
+        let registry = Registry::new(workers.count());
         let snapshot = Snapshot::build(config, 1, &registry);
         let shared = Arc::new(Shared {
             snapshot: ArcSwap::from_pointee(snapshot),
@@ -71,6 +80,7 @@ impl Server {
             stop,
             connections: TaskTracker::new(),
             listeners: Mutex::new(listeners),
+            workers,
         }))
     }
 
@@ -96,8 +106,12 @@ impl Server {
 
     /// Starts accepting on every bound listener, and the pool sweeper.
     pub fn start(self: &Arc<Self>) {
-        self.control()
-            .start_pending(&self.shared, &self.stop, &self.connections);
+        self.control().start_pending(
+            &self.shared,
+            &self.stop,
+            &self.connections,
+            self.workers.handles(),
+        );
         let shared = Arc::clone(&self.shared);
         let stop = self.stop.clone();
         tokio::spawn(async move {
@@ -122,7 +136,12 @@ impl Server {
             &self.shared.registry,
         )));
         control.retire_removed(&config.listeners);
-        control.start_pending(&self.shared, &self.stop, &self.connections);
+        control.start_pending(
+            &self.shared,
+            &self.stop,
+            &self.connections,
+            self.workers.handles(),
+        );
         Ok(generation)
     }
 
@@ -170,5 +189,12 @@ async fn sweep_pools(shared: Arc<Shared>) {
         for backend in snapshot.clusters.iter().flat_map(|c| c.backends()) {
             backend.pool.sweep();
         }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // Without a drain (a test dropping its server, a failed start): stop everything.
+        self.stop.cancel();
     }
 }

@@ -53,7 +53,11 @@ impl PooledBody {
 
     fn release(&mut self) {
         if let Some(reuse) = self.reuse.take() {
-            reuse.backend.pool.put(reuse.sender, reuse.idle_limit);
+            reuse
+                .backend
+                .pool
+                .current()
+                .put(reuse.sender, reuse.idle_limit);
         }
     }
 }

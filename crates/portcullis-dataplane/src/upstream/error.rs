@@ -25,6 +25,13 @@ impl UpstreamError {
         }
     }
 
+    /// The keep-alive race: a reused pooled connection went away before any response
+    /// byte, most likely closed by the origin as idle just as the request arrived.
+    /// HTTP allows that close, so it says nothing about the origin's health.
+    pub(crate) fn is_keep_alive_race(&self) -> bool {
+        self.reused && self.cause == Cause::UpstreamReset
+    }
+
     /// Classifies an error from hyper's client connection.
     pub(crate) fn from_hyper(e: &hyper::Error, reused: bool) -> Self {
         let cause = if let Some(body) = find_source::<BodyError>(e) {

@@ -5,7 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::{Request, Response};
+use http::header::HOST;
+use http::{HeaderValue, Request, Response};
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 
@@ -31,7 +32,7 @@ pub(crate) struct Ready {
 
 /// A pooled connection if one is alive, else a new one.
 pub(crate) async fn checkout(backend: &Backend, limits: &Limits) -> Result<Ready, UpstreamError> {
-    while let Some(mut sender) = backend.pool.take() {
+    while let Some(mut sender) = backend.pool.current().take() {
         // One returned before its connection task caught up is awaited; a dead one skipped.
         if sender.ready().await.is_ok() {
             return Ok(Ready {
@@ -55,6 +56,20 @@ pub(crate) async fn checkout(backend: &Backend, limits: &Limits) -> Result<Ready
     })
 }
 
+/// HTTP/1.1 requires `Host` (RFC 9112 §3.2) and origins reject requests without it;
+/// an HTTP/1.0 client may have sent none. The backend's address stands in, as it does
+/// for health checks. Returns whether it was added.
+fn default_host(request: &mut Request<RequestBody>, backend: &Backend) -> bool {
+    if request.headers().contains_key(HOST) {
+        return false;
+    }
+    let Ok(value) = HeaderValue::from_str(&backend.address) else {
+        return false;
+    };
+    request.headers_mut().insert(HOST, value);
+    true
+}
+
 /// A failed exchange, with the request when it never left.
 pub(crate) struct Failed {
     pub error: UpstreamError,
@@ -71,6 +86,7 @@ pub(crate) async fn exchange(
 ) -> Result<Response<PooledBody>, Failed> {
     let Ready { mut sender, reused } = ready;
     let mut request = request;
+    let host_added = default_host(&mut request, backend);
     let body_sent = request.body_mut().notify_when_sent();
     let send = sender.try_send_request(request);
     tokio::pin!(send);
@@ -90,7 +106,10 @@ pub(crate) async fn exchange(
     let response = match sent {
         Ok(Ok(response)) => response,
         Ok(Err(mut e)) => {
-            let unsent = e.take_message();
+            let mut unsent = e.take_message();
+            if let Some(unsent) = unsent.as_mut().filter(|_| host_added) {
+                unsent.headers_mut().remove(HOST); // a retry names its own backend
+            }
             let error = UpstreamError::from_hyper(e.error(), reused);
             return Err(Failed { error, unsent });
         }

@@ -12,4 +12,4 @@ pub use body::PooledBody;
 pub(crate) use connect::Target;
 pub(crate) use error::UpstreamError;
 pub(crate) use exchange::{checkout, exchange, Limits};
-pub(crate) use pool::Pool;
+pub(crate) use pool::Pools;

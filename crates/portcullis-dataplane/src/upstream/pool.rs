@@ -75,3 +75,35 @@ impl Pool {
         self.idle.as_ref().map_or(0, ArrayQueue::len)
     }
 }
+
+/// One [`Pool`] per worker: a connection is reused on the worker whose runtime drives
+/// it, so a request never waits on another thread. `pool_max_idle` is split evenly.
+#[derive(Debug)]
+pub(crate) struct Pools(Box<[Pool]>);
+
+impl Pools {
+    pub(crate) fn new(max_idle: usize, workers: usize) -> Self {
+        let workers = workers.max(1);
+        let per_worker = if max_idle == 0 {
+            0
+        } else {
+            max_idle.div_ceil(workers)
+        };
+        Self((0..workers).map(|_| Pool::new(per_worker)).collect())
+    }
+
+    /// The calling worker's pool.
+    pub(crate) fn current(&self) -> &Pool {
+        &self.0[crate::server::current_worker() % self.0.len()]
+    }
+
+    /// See [`Pool::sweep`], for every worker.
+    pub(crate) fn sweep(&self) {
+        self.0.iter().for_each(Pool::sweep);
+    }
+
+    /// Idle connections across workers.
+    pub(crate) fn idle_count(&self) -> usize {
+        self.0.iter().map(Pool::idle_count).sum()
+    }
+}
