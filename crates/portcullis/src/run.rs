@@ -17,7 +17,7 @@ use crate::status::Status;
 /// Runs `config` until SIGTERM/SIGINT and a drain. `path` enables reloads.
 pub(crate) fn run(config: Config, path: Option<PathBuf>) -> ExitCode {
     crate::logging::init(&config.log);
-    let runtime = match runtime(config.server.workers) {
+    let runtime = match control_runtime() {
         Ok(runtime) => runtime,
         Err(e) => {
             tracing::error!("cannot start the runtime: {e}");
@@ -91,13 +91,12 @@ fn fail(message: String) -> ExitCode {
     ExitCode::from(1)
 }
 
-fn runtime(workers: usize) -> std::io::Result<tokio::runtime::Runtime> {
-    let workers = match workers {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => n,
-    };
+/// The control side: admin listener, config watcher, health probes, pool sweeps.
+/// Requests are served on the data plane's own worker threads (`server.workers`).
+fn control_runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
+        .worker_threads(1)
+        .thread_name("portcullis-control")
         .enable_all()
         .build()
 }
