@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::auth::Token;
-use crate::handlers::{self, RenderMetrics, State};
+use crate::handlers::{self, State};
 use crate::AdminSource;
 
 /// A request head must arrive within this; an admin port is no place for slowloris.
@@ -68,7 +68,7 @@ impl AdminServer {
     pub async fn run(
         self,
         source: Arc<dyn AdminSource>,
-        render_metrics: RenderMetrics,
+        render_metrics: Arc<dyn Fn() -> String + Send + Sync>,
         token: Option<String>,
         shutdown: impl Future<Output = ()>,
     ) {
