@@ -200,3 +200,25 @@ async fn hop_by_hop_response_headers_are_removed_on_the_way_down() {
         "the origin's Connection header does not close the client"
     );
 }
+
+#[tokio::test]
+async fn http10_request_without_host_gets_one_upstream() {
+    // HTTP/1.0 may omit Host; the HTTP/1.1 request upstream must not (RFC 9112 §3.2).
+    let (origin, proxy) = echo_proxy(&[]).await;
+    let response = exchange(proxy.addr(), b"GET /app HTTP/1.0\r\n\r\n").await;
+    assert_eq!(response.status, 200);
+    assert!(response.closed, "HTTP/1.0 without keep-alive closes");
+    let seen = &origin.received()[0];
+    assert_eq!(
+        all(seen, "host"),
+        [origin.addr().to_string()],
+        "{:?}",
+        seen.headers
+    );
+    assert_eq!(all(seen, "via"), ["1.0 portcullis"]);
+    assert_eq!(
+        seen.header("x-forwarded-host"),
+        None,
+        "the client named no host"
+    );
+}
