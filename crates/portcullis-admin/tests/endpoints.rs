@@ -3,7 +3,9 @@
 
 mod common;
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use common::client::{get, send};
 use common::{fixture, FakeSource, TestAdmin};
@@ -213,4 +215,37 @@ async fn run_returns_after_shutdown_and_the_port_closes() {
         .await
         .expect("run returned");
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+}
+
+#[tokio::test]
+async fn a_slow_reload_does_not_hold_up_other_requests() {
+    // One runtime thread: a reload run on it would stall every other request.
+    let (admin, source) = TestAdmin::fixture().await;
+    source.reload_delay_ms.store(800, Ordering::SeqCst);
+    let reload = tokio::spawn(send(admin.addr, "POST", "/api/v1/reload", &[]));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = Instant::now();
+    assert_eq!(get(admin.addr, "/healthz").await.status, StatusCode::OK);
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(reload.await.unwrap().status, StatusCode::OK);
+    admin.stop().await;
+}
+
+#[tokio::test]
+async fn shutdown_lets_a_reload_in_progress_answer() {
+    let (mut admin, source) = TestAdmin::fixture().await;
+    source.reload_delay_ms.store(300, Ordering::SeqCst);
+    let reload = tokio::spawn(send(admin.addr, "POST", "/api/v1/reload", &[]));
+    while source.reload_calls() == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    admin.signal_stop();
+    let reply = reload.await.unwrap();
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.json()["generation"], 8);
+    admin.stop().await;
 }

@@ -6,7 +6,7 @@ pub mod client;
 pub mod fixture;
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use portcullis_admin::{AdminServer, AdminSource, StatusReport};
@@ -20,6 +20,8 @@ pub struct FakeSource {
     pub ready: AtomicBool,
     pub reload_result: Mutex<Result<u64, Vec<String>>>,
     pub reloads: AtomicUsize,
+    /// How long `reload` blocks its thread, in milliseconds.
+    pub reload_delay_ms: AtomicU64,
 }
 
 impl FakeSource {
@@ -29,6 +31,7 @@ impl FakeSource {
             ready: AtomicBool::new(true),
             reload_result: Mutex::new(Ok(8)),
             reloads: AtomicUsize::new(0),
+            reload_delay_ms: AtomicU64::new(0),
         })
     }
 
@@ -52,6 +55,8 @@ impl AdminSource for FakeSource {
 
     fn reload(&self) -> Result<u64, Vec<String>> {
         self.reloads.fetch_add(1, Ordering::SeqCst);
+        let delay = self.reload_delay_ms.load(Ordering::SeqCst);
+        std::thread::sleep(std::time::Duration::from_millis(delay));
         self.reload_result.lock().unwrap().clone()
     }
 
@@ -98,11 +103,16 @@ impl TestAdmin {
         (admin, source)
     }
 
-    /// Asks the server to shut down and waits until `run` returned.
-    pub async fn stop(mut self) {
+    /// Asks the server to shut down, without waiting.
+    pub fn signal_stop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+    }
+
+    /// Asks the server to shut down and waits until `run` returned.
+    pub async fn stop(mut self) {
+        self.signal_stop();
         if let Some(task) = self.task.take() {
             task.await.unwrap();
         }
