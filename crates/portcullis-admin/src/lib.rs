@@ -22,6 +22,9 @@
 //! - `report`, `source`: the status model and the [`AdminSource`] trait.
 //! - `page` (`status.html`): the self-contained status page.
 //! - `prometheus`: [`install_prometheus`] and the histogram buckets.
+//! - `error`: [`MetricsError`].
+//!
+//! `examples/fake_admin.rs` serves a synthetic report, for working on the page.
 
 mod auth;
 mod error;
