@@ -4,17 +4,18 @@
 mod common;
 
 use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use common::{exchange, Conf, Expected, GET_APP, T};
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http2::SendRequest;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use portcullis_test_support::{FakeOrigin, Script};
+use portcullis_test_support::{FakeOrigin, Response, Script};
 use tokio::net::TcpStream;
 
 /// An HTTP/2 connection to `addr`, speaking first (no upgrade, no TLS).
-async fn h2_connect(addr: SocketAddr) -> SendRequest<Empty<Bytes>> {
+async fn h2_connect(addr: SocketAddr) -> SendRequest<Full<Bytes>> {
     let stream = TcpStream::connect(addr).await.unwrap();
     let (sender, connection) =
         hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
@@ -26,13 +27,13 @@ async fn h2_connect(addr: SocketAddr) -> SendRequest<Empty<Bytes>> {
 
 /// GETs `path` on host `shop.test` and reads the whole response.
 async fn h2_get(
-    sender: &mut SendRequest<Empty<Bytes>>,
+    sender: &mut SendRequest<Full<Bytes>>,
     path: &str,
     accept: &str,
 ) -> http::Response<Bytes> {
     let request = http::Request::get(format!("http://shop.test{path}"))
         .header("accept", accept)
-        .body(Empty::new())
+        .body(Full::new(Bytes::new()))
         .unwrap();
     let exchange = async {
         let response = sender
@@ -118,4 +119,52 @@ async fn h2_no_route_is_404_with_proxy_status() {
     assert_eq!(json["status"], 404);
     assert_eq!(json["request_id"], header("x-request-id").unwrap());
     assert_eq!(origin.requests(), 0);
+}
+
+#[tokio::test]
+async fn h2_body_over_max_body_bytes_is_413() {
+    let origin = FakeOrigin::start(Script::ok()).await;
+    let proxy = Conf::new()
+        .backend(origin.addr())
+        .listener("max_body_bytes = 1024")
+        .start()
+        .await;
+    let mut sender = h2_connect(proxy.addr()).await;
+    // Without a content-length: the limit must hold while the body streams.
+    let request = http::Request::post("http://shop.test/app")
+        .header("accept", "application/json")
+        .body(Full::new(Bytes::from(vec![b'x'; 4096])))
+        .unwrap();
+    let response = tokio::time::timeout(T, sender.send_request(request))
+        .await
+        .expect("answered in time")
+        .expect("an HTTP/2 response");
+    assert_eq!(response.status(), 413);
+    let proxy_status = response.headers().get("proxy-status").unwrap();
+    assert_eq!(proxy_status, "portcullis; details=\"body_too_large\"");
+    let whole = origin.received().iter().filter(|r| r.body_complete).count();
+    assert_eq!(whole, 0, "the origin never got the over-limit body");
+}
+
+#[tokio::test]
+async fn h2_stream_in_flight_completes_during_drain() {
+    let slow = Response::ok().delay(Duration::from_millis(800));
+    let origin = FakeOrigin::start(Script::always(slow.into())).await;
+    let proxy = Conf::new().backend(origin.addr()).start().await;
+    let mut sender = h2_connect(proxy.addr()).await;
+    let in_flight = tokio::spawn(async move { h2_get(&mut sender, "/app", "*/*").await });
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while origin.in_flight() == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the request never reached the origin"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::timeout(T, proxy.stop())
+        .await
+        .expect("the drain ends");
+    let response = in_flight.await.unwrap();
+    assert_eq!(response.status(), 200, "GOAWAY lets the open stream finish");
+    assert_eq!(response.body(), "ok");
 }
