@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""Holds N idle HTTP/1.1 keep-alive connections open against one proxy.
+
+Each connection sends one GET and reads the whole response (so the proxy has served a
+request on it and it is a real keep-alive connection, not a half-open one), then stays
+open and silent. Connects and first requests run at most CONCURRENCY at a time, so the
+proxy's upstream pool stays small and the memory measured is the client connections'.
+
+Prints "ready OPEN FAILED" on stdout once every connection is idle, then holds them
+until stdin closes (or --hold seconds pass), closes them all and exits.
+
+Usage: idle_clients.py HOST PORT N [--hold SECONDS] [--concurrency C]
+"""
+
+import argparse
+import asyncio
+import os
+import sys
+
+REQUEST = b"GET / HTTP/1.1\r\nHost: bench\r\nUser-Agent: portcullis-idle-clients\r\n\r\n"
+
+
+async def open_one(host, port, gate, timeout):
+    """One connection that has had one request answered, or None."""
+    async with gate:
+        try:
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(host, port), timeout
+            )
+            writer.write(REQUEST)
+            await writer.drain()
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
+            length = 0
+            for line in head.split(b"\r\n"):
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value.strip())
+            if length:
+                await asyncio.wait_for(reader.readexactly(length), timeout)
+            if not head.startswith(b"HTTP/1.1 200"):
+                writer.close()
+                return None
+            return writer
+        except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError):
+            return None
+
+
+async def wait_for_stdin_close(hold):
+    loop = asyncio.get_running_loop()
+    try:
+        await asyncio.wait_for(loop.run_in_executor(None, sys.stdin.read), hold)
+    except asyncio.TimeoutError:
+        pass
+
+
+async def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("host")
+    parser.add_argument("port", type=int)
+    parser.add_argument("n", type=int)
+    parser.add_argument("--hold", type=float, default=120.0)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--timeout", type=float, default=10.0)
+    args = parser.parse_args()
+
+    gate = asyncio.Semaphore(args.concurrency)
+    tasks = [open_one(args.host, args.port, gate, args.timeout) for _ in range(args.n)]
+    writers = await asyncio.gather(*tasks)
+    opened = [w for w in writers if w is not None]
+    print(f"ready {len(opened)} {args.n - len(opened)}", flush=True)
+    await wait_for_stdin_close(args.hold)
+    for writer in opened:
+        writer.close()
+    await asyncio.sleep(0.2)
+    sys.stdout.flush()
+    os._exit(0)  # do not wait for the executor thread that may still block on stdin
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
