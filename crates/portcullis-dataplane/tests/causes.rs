@@ -248,3 +248,72 @@ async fn access_log_names_cause_status_cluster_and_backend() {
         "no cluster without a route: {missing}"
     );
 }
+
+#[tokio::test]
+async fn proxy_status_modes_and_proxy_name() {
+    let origin = FakeOrigin::start(Script::always(Action::Echo)).await;
+    let always = Conf::new()
+        .backend(origin.addr())
+        .server("proxy_status = \"always\"")
+        .server("proxy_name = \"edge-1\"")
+        .start()
+        .await;
+    let relayed = exchange(always.addr(), &get("/app", "")).await;
+    assert_eq!(relayed.status, 200);
+    assert_eq!(
+        relayed.header("proxy-status"),
+        Some("edge-1; received-status=200")
+    );
+    let seen = portcullis_test_support::ReceivedRequest::from_echo(&relayed.body).unwrap();
+    assert_eq!(
+        seen.header("via"),
+        Some("1.1 edge-1"),
+        "Via names this hop too"
+    );
+    let missing = exchange(always.addr(), &get("/elsewhere", "")).await;
+    assert_eq!(
+        missing.header("proxy-status"),
+        Some("edge-1; error=destination_not_found; details=\"no_route\"")
+    );
+
+    let off = Conf::new()
+        .backend(closed_port())
+        .server("proxy_status = \"off\"")
+        .start()
+        .await;
+    let refused = exchange(off.addr(), &get("/app", JSON)).await;
+    assert_eq!(refused.status, 502);
+    assert_eq!(refused.header("proxy-status"), None, "off means off");
+    let json: serde_json::Value = serde_json::from_slice(&refused.body).unwrap();
+    assert_eq!(
+        json["cause"], "connect_refused",
+        "the body still names the cause"
+    );
+
+    let errors_only = Conf::new().backend(origin.addr()).start().await;
+    let plain = exchange(errors_only.addr(), &get("/app", "")).await;
+    assert_eq!(
+        plain.header("proxy-status"),
+        None,
+        "default: only on errors"
+    );
+}
+
+#[tokio::test]
+async fn expose_next_hop_names_the_backend() {
+    let dead = closed_port();
+    let hidden = Conf::new().backend(dead).start().await;
+    let response = exchange(hidden.addr(), &get("/app", "")).await;
+    let header = response.header("proxy-status").unwrap();
+    assert!(!header.contains("next-hop"), "off by default: {header}");
+    let exposed = Conf::new()
+        .backend(dead)
+        .server("expose_next_hop = true")
+        .start()
+        .await;
+    let response = exchange(exposed.addr(), &get("/app", "")).await;
+    let expected = format!(
+        "portcullis; error=connection_refused; details=\"connect_refused\"; next-hop=\"{dead}\""
+    );
+    assert_eq!(response.header("proxy-status"), Some(expected.as_str()));
+}
