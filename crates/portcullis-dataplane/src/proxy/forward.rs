@@ -53,7 +53,7 @@ pub(super) async fn forward(
         return Err(fail(Cause::BodyTooLarge));
     }
     cluster.shared.budget.record_request(Instant::now());
-    let Some(_slot) = cluster.shared.limit.try_acquire() else {
+    let Some(slot) = cluster.shared.limit.try_acquire() else {
         return Err(short_circuit(
             cluster,
             Unusable {
@@ -72,7 +72,9 @@ pub(super) async fn forward(
         tried: Vec::new(),
         log,
     };
-    forwarder.run(&mut attempts, key).await
+    let mut response = forwarder.run(&mut attempts, key).await?;
+    response.body_mut().hold_cluster_place(slot);
+    Ok(response)
 }
 
 /// One request's walk through its attempts.
@@ -120,7 +122,7 @@ impl Forwarder<'_> {
             attempts.give_back(request); // lost a race for a half-open trial: pick again
             return Step::Retry;
         };
-        let _cap = match backend.limit.as_ref().map(|limit| limit.try_acquire()) {
+        let cap = match backend.limit.as_ref().map(|limit| limit.try_acquire()) {
             Some(None) => {
                 attempts.give_back(request);
                 return Step::Retry;
@@ -151,7 +153,8 @@ impl Forwarder<'_> {
         )
         .await
         {
-            Ok(response) => {
+            Ok(mut response) => {
+                response.body_mut().hold_backend_place(cap);
                 let status = response.status().as_u16();
                 backend
                     .metrics

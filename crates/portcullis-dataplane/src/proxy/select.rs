@@ -42,7 +42,7 @@ pub(super) fn pick(
             return Ok(index);
         }
     }
-    Err(unusable(cluster, any_healthy || fail_open, now))
+    Err(unusable(cluster, fail_open, now))
 }
 
 /// Breaker and per-backend cap both have room.
@@ -55,25 +55,26 @@ fn admits(cluster: &Cluster, index: usize, now: Instant) -> bool {
     !capped && backend.breaker.is_available(now)
 }
 
-fn unusable(cluster: &Cluster, routable: bool, now: Instant) -> Unusable {
-    let seconds = |d: std::time::Duration| d.as_secs() + u64::from(d.subsec_nanos() > 0);
-    if !routable {
-        let wait = cluster.health.soonest_return(now).map(seconds);
+/// Why nothing was picked. Only the backends in service count (healthy ones, or every
+/// one in panic mode): when each of those has its breaker open, the cause is
+/// `circuit_open` even if others are out for their health.
+fn unusable(cluster: &Cluster, fail_open: bool, now: Instant) -> Unusable {
+    let in_service = || {
+        cluster
+            .backends()
+            .filter(move |b| fail_open || b.health.is_available(now))
+    };
+    if in_service().next().is_none() {
+        let wait = cluster.health.soonest_return(now).map(retry_after_secs);
         return Unusable {
             cause: Cause::NoHealthyBackend,
             retry_after: Some(wait.unwrap_or(1).max(1)),
         };
     }
-    let open_breakers: Vec<std::time::Duration> = cluster
-        .backends()
-        .filter(|b| !b.breaker.is_available(now))
-        .map(|b| b.breaker.retry_after(now))
-        .collect();
-    if open_breakers.len() == cluster.members.len() {
-        let wait = open_breakers
-            .into_iter()
+    if in_service().all(|b| !b.breaker.is_available(now)) {
+        let wait = in_service()
+            .map(|b| retry_after_secs(b.breaker.retry_after(now)))
             .min()
-            .map(seconds)
             .unwrap_or(1)
             .max(1);
         return Unusable {
@@ -85,6 +86,15 @@ fn unusable(cluster: &Cluster, routable: bool, now: Instant) -> Unusable {
         cause: Cause::Overloaded,
         retry_after: Some(1),
     }
+}
+
+/// Whole seconds for `Retry-After`, rounded up once the sub-millisecond rest is
+/// dropped: breaker deadlines are whole milliseconds rounded up, which would
+/// otherwise turn an `open_duration` of 1 s into `Retry-After: 2`.
+fn retry_after_secs(wait: std::time::Duration) -> u64 {
+    u64::try_from(wait.as_millis())
+        .unwrap_or(u64::MAX)
+        .div_ceil(1000)
 }
 
 /// Logs entering and leaving "every backend is out" once, not per request.

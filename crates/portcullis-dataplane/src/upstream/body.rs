@@ -9,6 +9,7 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
+use portcullis_breaker::LimitGuard;
 
 use crate::backend::{Backend, InFlight};
 use crate::RequestBody;
@@ -19,6 +20,10 @@ pub struct PooledBody {
     body: Incoming,
     reuse: Option<Reuse>,
     _in_flight: InFlight,
+    /// Places under `max_requests` and `max_requests_per_backend`: a request is in
+    /// flight until its body is done, so a slowly streamed answer keeps its place.
+    _cluster_place: Option<LimitGuard>,
+    _backend_place: Option<LimitGuard>,
 }
 
 struct Reuse {
@@ -44,11 +49,24 @@ impl PooledBody {
             body,
             reuse,
             _in_flight: in_flight,
+            _cluster_place: None,
+            _backend_place: None,
         };
         if pooled.body.is_end_stream() {
             pooled.release();
         }
         pooled
+    }
+
+    /// Keeps the cluster's `max_requests` place until this body is dropped.
+    pub(crate) fn hold_cluster_place(&mut self, place: LimitGuard) {
+        self._cluster_place = Some(place);
+    }
+
+    /// Keeps the backend's `max_requests_per_backend` place, if it has a cap, until
+    /// this body is dropped.
+    pub(crate) fn hold_backend_place(&mut self, place: Option<LimitGuard>) {
+        self._backend_place = place;
     }
 
     fn release(&mut self) {
