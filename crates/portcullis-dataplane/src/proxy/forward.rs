@@ -179,8 +179,11 @@ impl Forwarder<'_> {
         }
     }
 
-    /// Feeds the breaker and outlier detection. Client-side failures say nothing about
-    /// the backend and are not recorded (the breaker ticket is simply dropped).
+    /// Feeds the breaker and outlier detection. Client-side failures and the keep-alive
+    /// race say nothing about the backend and are not recorded (the breaker ticket is
+    /// simply dropped): counting the race would let a healthy origin that closes idle
+    /// connections trip its breaker under light traffic. A retry on a new connection
+    /// is recorded as usual, so an origin that resets everything still counts.
     fn record(
         &self,
         index: usize,
@@ -191,7 +194,7 @@ impl Forwarder<'_> {
         let now = Instant::now();
         let backend = &self.cluster.members[index].backend;
         let gateway_failure = match (error, status) {
-            (Some(e), _) if !e.cause.is_gateway_failure() => return,
+            (Some(e), _) if !e.cause.is_gateway_failure() || e.is_keep_alive_race() => return,
             (Some(_), _) => true,
             (None, Some(status)) => matches!(status, 502..=504),
             (None, None) => false,
