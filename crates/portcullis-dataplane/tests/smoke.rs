@@ -21,9 +21,13 @@ async fn relays_a_request_and_names_a_missing_route() {
         origin.addr()
     ))
     .await;
-    let ok = raw_exchange(proxy.addr(), b"GET /app HTTP/1.1\r\nHost: a\r\n\r\n", Duration::from_secs(5))
-        .await
-        .unwrap();
+    let ok = raw_exchange(
+        proxy.addr(),
+        b"GET /app HTTP/1.1\r\nHost: a\r\n\r\n",
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap();
     assert_eq!(ok.status, 200);
     assert_eq!(ok.text(), "ok");
     let missing = raw_exchange(
