@@ -34,10 +34,6 @@ fn http_check(healthy: u32, unhealthy: u32) -> Vec<String> {
     ]
 }
 
-fn lines(owned: &[String]) -> Vec<&str> {
-    owned.iter().map(String::as_str).collect()
-}
-
 /// Sends GETs (every 5 ms) for `span` from `since`; each must succeed. Returns when,
 /// after `since`, the last request reached `origin` (`None`: no request did).
 async fn last_hit(
@@ -88,7 +84,7 @@ async fn failing_healthz_takes_a_backend_out_in_time_and_passing_brings_it_back(
     let proxy = Cfg::new()
         .backend(a.addr())
         .backend(b.addr())
-        .health(&lines(&check))
+        .health(&check)
         .outlier(NO_OUTLIER)
         .retry(NO_RETRY)
         .start()
@@ -103,7 +99,13 @@ async fn failing_healthz_takes_a_backend_out_in_time_and_passing_brings_it_back(
     let failed = Instant::now();
     // unhealthy_threshold × interval + timeout: the longest a failing backend serves.
     let out_within = 2 * INTERVAL + PROBE_TIMEOUT + MARGIN;
-    let last = last_hit(&mut client, &a, failed, out_within + 700 * ms()).await;
+    let last = last_hit(
+        &mut client,
+        &a,
+        failed,
+        out_within + Duration::from_millis(700),
+    )
+    .await;
     assert!(
         last.is_none_or(|t| t <= out_within),
         "a request reached the failing backend {last:?} after /healthz failed (bound {out_within:?})"
@@ -114,16 +116,18 @@ async fn failing_healthz_takes_a_backend_out_in_time_and_passing_brings_it_back(
     health.set(200);
     let recovered = Instant::now();
     let back_within = 2 * INTERVAL + MARGIN;
-    let back = first_hit(&mut client, &a, recovered, back_within + 2000 * ms()).await;
+    let back = first_hit(
+        &mut client,
+        &a,
+        recovered,
+        back_within + Duration::from_secs(2),
+    )
+    .await;
     assert!(
         back.is_some_and(|t| t <= back_within),
         "back after {back:?}, bound {back_within:?}"
     );
     assert_eq!(app_requests(&a), out_count + 1);
-}
-
-fn ms() -> Duration {
-    Duration::from_millis(1)
 }
 
 #[tokio::test]
@@ -229,11 +233,11 @@ async fn consecutive_503s_eject_and_the_second_ejection_lasts_twice_as_long() {
     // The ejection starts just before the client sees the failure that caused it.
     let early = Duration::from_millis(50);
     assert!(
-        gap1 >= base - early && gap1 <= base + MARGIN + 100 * ms(),
+        gap1 >= base - early && gap1 <= base + MARGIN + Duration::from_millis(100),
         "first ejection lasted {gap1:?}, want {base:?}"
     );
     assert!(
-        gap2 >= 2 * base - early && gap2 <= 2 * base + MARGIN + 100 * ms(),
+        gap2 >= 2 * base - early && gap2 <= 2 * base + MARGIN + Duration::from_millis(100),
         "second ejection lasted {gap2:?}, want {:?}",
         2 * base
     );
@@ -304,7 +308,7 @@ async fn all_unhealthy(mode: &str) -> (FakeOrigin, FakeOrigin, portcullis_test_s
         .backend(a.addr())
         .backend(b.addr())
         .cluster(&format!("all_unhealthy = \"{mode}\""))
-        .health(&lines(&check))
+        .health(&check)
         .outlier(NO_OUTLIER)
         .retry(NO_RETRY)
         .start()
@@ -372,7 +376,7 @@ async fn slow_start_ramps_a_returning_backend_to_its_full_share() {
         .backend(a.addr())
         .backend(b.addr())
         .cluster("slow_start = \"2s\"")
-        .health(&lines(&check))
+        .health(&check)
         .outlier(NO_OUTLIER)
         .retry(NO_RETRY)
         .start()

@@ -66,27 +66,27 @@ impl Cfg {
     }
 
     /// Writes `[clusters.app.health_check]` with these lines.
-    pub fn health(self, lines: &[&str]) -> Self {
+    pub fn health<S: AsRef<str>>(self, lines: &[S]) -> Self {
         self.section("health_check", lines)
     }
 
     /// Writes `[clusters.app.outlier_detection]` with these lines.
-    pub fn outlier(self, lines: &[&str]) -> Self {
+    pub fn outlier<S: AsRef<str>>(self, lines: &[S]) -> Self {
         self.section("outlier_detection", lines)
     }
 
     /// Writes `[clusters.app.circuit_breaker]` with these lines.
-    pub fn breaker(self, lines: &[&str]) -> Self {
+    pub fn breaker<S: AsRef<str>>(self, lines: &[S]) -> Self {
         self.section("circuit_breaker", lines)
     }
 
     /// Writes `[clusters.app.retry]` with these lines.
-    pub fn retry(self, lines: &[&str]) -> Self {
+    pub fn retry<S: AsRef<str>>(self, lines: &[S]) -> Self {
         self.section("retry", lines)
     }
 
-    fn section(mut self, name: &'static str, lines: &[&str]) -> Self {
-        let lines = lines.iter().map(|l| (*l).to_owned()).collect();
+    fn section<S: AsRef<str>>(mut self, name: &'static str, lines: &[S]) -> Self {
+        let lines = lines.iter().map(|l| l.as_ref().to_owned()).collect();
         self.sections.push((name, lines));
         self
     }
