@@ -29,69 +29,19 @@ import tempfile
 import time
 import urllib.request
 
+from configs import haproxy_conf, nginx_conf, origin_conf, portcullis_conf
+from procfs import cpu_seconds, rss_kib
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 PROXIES = ("nginx", "haproxy", "portcullis")
-BODY = ("portcullis-bench " * 8)[:127] + "\n"  # exactly 128 bytes
-assert len(BODY.encode()) == 128
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 
 def log(message):
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-# ---------------------------------------------------------------- /proc accounting
-
-
-def process_tree(root):
-    """`root` and every descendant process (by ppid), from /proc."""
-    children = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry))
-    tree, todo = [], [root]
-    while todo and len(tree) < 10_000:
-        pid = todo.pop()
-        tree.append(pid)
-        todo.extend(children.get(pid, []))
-    return tree
-
-
-def cpu_seconds(root):
-    """utime + stime of the whole tree (each /proc/PID/stat sums its threads)."""
-    ticks = 0
-    for pid in process_tree(root):
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
-    return ticks / CLK_TCK
-
-
-def rss_kib(root):
-    """Resident set of the whole tree, KiB."""
-    total = 0
-    for pid in process_tree(root):
-        try:
-            with open(f"/proc/{pid}/statm") as f:
-                total += int(f.read().split()[1]) * PAGE_KIB
-        except OSError:
-            continue
-    return total
-
-
-# ---------------------------------------------------------------- configs
+# ---------------------------------------------------------------- processes
 
 
 def free_ports(n):
@@ -104,133 +54,6 @@ def free_ports(n):
     for s in socks:
         s.close()
     return ports
-
-
-def origin_conf(tmp, ports, workers):
-    return f"""
-daemon off;
-master_process on;
-worker_processes {workers};
-worker_rlimit_nofile 20000;
-pid {tmp}/origin.pid;
-error_log {tmp}/origin.err warn;
-events {{ worker_connections 8192; multi_accept off; }}
-http {{
-    access_log off;
-    keepalive_requests 10000000;
-    keepalive_timeout 120s;
-    client_body_temp_path {tmp}/origin_body;
-    proxy_temp_path {tmp}/origin_proxy;
-    fastcgi_temp_path {tmp}/origin_fcgi;
-    uwsgi_temp_path {tmp}/origin_uwsgi;
-    scgi_temp_path {tmp}/origin_scgi;
-    server {{
-        listen 127.0.0.1:{ports[0]} backlog=4096;
-        listen 127.0.0.1:{ports[1]} backlog=4096;
-        location / {{
-            default_type text/plain;
-            return 200 "{BODY.strip()}\\n";
-        }}
-    }}
-}}
-"""
-
-
-def nginx_conf(tmp, port, origins, workers):
-    return f"""
-daemon off;
-master_process on;
-worker_processes {workers};
-worker_rlimit_nofile 20000;
-pid {tmp}/nginx-lb.pid;
-error_log {tmp}/nginx-lb.err warn;
-events {{ worker_connections 16384; }}
-http {{
-    access_log off;
-    keepalive_requests 10000000;
-    keepalive_timeout 120s;
-    client_body_temp_path {tmp}/lb_body;
-    proxy_temp_path {tmp}/lb_proxy;
-    fastcgi_temp_path {tmp}/lb_fcgi;
-    uwsgi_temp_path {tmp}/lb_uwsgi;
-    scgi_temp_path {tmp}/lb_scgi;
-    upstream origin {{
-        server 127.0.0.1:{origins[0]};
-        server 127.0.0.1:{origins[1]};
-        keepalive 128;
-        keepalive_requests 10000000;
-        keepalive_timeout 60s;
-    }}
-    server {{
-        listen 127.0.0.1:{port} backlog=4096;
-        location / {{
-            proxy_pass http://origin;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-        }}
-    }}
-}}
-"""
-
-
-def haproxy_conf(port, origins, workers):
-    return f"""
-global
-    nbthread {workers}
-    maxconn 8000
-
-defaults
-    mode http
-    timeout connect 2s
-    timeout client 120s
-    timeout server 30s
-    timeout http-keep-alive 120s
-    http-reuse always
-    maxconn 8000
-
-frontend bench
-    bind 127.0.0.1:{port}
-    default_backend origin
-
-backend origin
-    balance roundrobin
-    option httpchk GET /healthz
-    server o1 127.0.0.1:{origins[0]} check inter 2s
-    server o2 127.0.0.1:{origins[1]} check inter 2s
-"""
-
-
-def portcullis_conf(port, admin, origins, workers):
-    return f"""
-# Portcullis with its defaults: outlier detection, circuit breakers, retries and
-# metrics (admin listener) are on by default; active health checks are added here.
-[server]
-workers = {workers}
-
-[admin]
-address = "127.0.0.1:{admin}"
-
-[log]
-level = "warn"
-access = "off"
-
-[[listeners]]
-name = "bench"
-address = "127.0.0.1:{port}"
-
-[[routes]]
-cluster = "origin"
-
-[clusters.origin]
-backends = [{{ address = "127.0.0.1:{origins[0]}" }}, {{ address = "127.0.0.1:{origins[1]}" }}]
-
-[clusters.origin.health_check]
-path = "/healthz"
-interval = "2s"
-"""
-
-
-# ---------------------------------------------------------------- processes
 
 
 class Proc:
@@ -287,8 +110,8 @@ def wait_ready(proc, port, attempts=100):
 
 
 def start_proxies(args, tmp, origins, workers):
-    ports = dict(zip(PROXIES, free_ports(3)))
-    admin = free_ports(1)[0]
+    *proxy_ports, admin = free_ports(len(PROXIES) + 1)
+    ports = dict(zip(PROXIES, proxy_ports))
     files = {
         "nginx": ("nginx.conf", nginx_conf(tmp, ports["nginx"], origins, workers)),
         "haproxy": ("haproxy.cfg", haproxy_conf(ports["haproxy"], origins, workers)),
@@ -507,6 +330,8 @@ def parse_args():
     p.add_argument("--settle", type=float, default=5.0, help="seconds after start-up")
     p.add_argument("--out", default=os.path.join(HERE, "results"))
     p.add_argument("--label", default="", help="free text stored in the JSON")
+    p.add_argument("--portcullis-rev", default="",
+                   help="the commit the binary was built from (default: git describe)")
     args = p.parse_args()
     args.rounds = max(1, min(args.rounds, 50))
     args.duration = max(1, min(args.duration, 120))
@@ -553,7 +378,8 @@ def main():
         "started_utc": started.isoformat(timespec="seconds"),
         "machine": machine(),
         "versions": {
-            "portcullis": git_describe(),
+            "portcullis": args.portcullis_rev or git_describe(),
+            "portcullis_binary": tool_version([args.portcullis, "--version"]),
             "nginx": tool_version([args.nginx, "-v"]),
             "haproxy": tool_version([args.haproxy, "-v"]),
             "wrk": tool_version([args.wrk, "-v"]),

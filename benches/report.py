@@ -39,11 +39,12 @@ def markdown(doc):
         f"{meta['versions']['nginx']}, {meta['versions']['haproxy'].split(' - ')[0]}.",
         f"`{p['wrk']}` against each proxy, {p['rounds']} interleaved rounds, medians; "
         f"origin: {p['origin']}; idle memory with {p['idle_connections']:,} keep-alive "
-        "connections. × = ratio to the best of the other two (req/s: higher is better; "
-        "the rest: lower is better).",
+        "connections. × best peer = ratio to the better of the other two proxies "
+        "(req/s: higher is better; the rest: lower is better). Portcullis metrics "
+        f"endpoint answering: {'yes' if meta.get('portcullis_metrics_endpoint') else 'no'}.",
         "",
-        "| workers | proxy | req/s | × | p50 ms | p99 ms | × | CPU ms / 1k req | × "
-        "| KiB / idle conn | × |",
+        "| workers | proxy | req/s | × best peer | p50 ms | p99 ms | × best peer "
+        "| CPU ms / 1k req | × best peer | KiB / idle conn | × best peer |",
         "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in doc["summary"]:
