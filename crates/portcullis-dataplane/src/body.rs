@@ -6,9 +6,7 @@ use std::task::{ready, Context, Poll};
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
-use std::sync::Arc;
-
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::mpsc;
 
 use crate::upstream::PooledBody;
 
@@ -31,9 +29,6 @@ pub struct RequestBody {
     source: Source,
     remaining_hint: Option<u64>,
     received: u64,
-    /// Told when the last byte has been handed upstream, so the response timeout can
-    /// start then (`response_timeout` runs from "request sent").
-    sent: Option<Arc<Notify>>,
     limit: Option<u64>,
 }
 
@@ -53,7 +48,6 @@ impl RequestBody {
             source,
             remaining_hint,
             received: 0,
-            sent: None,
             limit,
         }
     }
@@ -86,13 +80,19 @@ impl RequestBody {
         Self::new(Source::H2(incoming), remaining_hint, limit)
     }
 
-    /// A signal for when the whole body has been handed upstream; `None` when there is
-    /// nothing left to send.
-    pub(crate) fn notify_when_sent(&mut self) -> Option<Arc<Notify>> {
-        if self.is_end_stream() {
-            return None;
+    /// The whole body, when it is held in memory and not sent yet.
+    pub(crate) fn in_memory(&self) -> Option<&Bytes> {
+        match &self.source {
+            Source::Full(Some(data)) => Some(data),
+            _ => None,
         }
-        Some(Arc::clone(self.sent.get_or_insert_with(Arc::default)))
+    }
+
+    /// Marks an in-memory body as sent (it went out with the request head).
+    pub(crate) fn skip_in_memory(&mut self) {
+        if let Source::Full(Some(_)) = self.source {
+            self.source = Source::Empty;
+        }
     }
 
     fn count(&mut self, data: &Bytes) -> Result<(), BodyError> {
@@ -105,9 +105,6 @@ impl RequestBody {
 
     fn finish(&mut self) {
         self.source = Source::Empty;
-        if let Some(sent) = self.sent.take() {
-            sent.notify_one();
-        }
     }
 }
 
@@ -175,14 +172,22 @@ impl ResponseBody {
     }
 }
 
+/// A relayed body that could not be delivered whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RelayError {
+    /// The origin's body ended early, was reset, or broke its framing.
+    #[error("the origin's response body was cut short")]
+    Incomplete,
+}
+
 impl Body for ResponseBody {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = RelayError;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, RelayError>>> {
         match self.get_mut() {
             ResponseBody::Full(data) => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
             ResponseBody::Upstream(body) => Pin::new(body).poll_frame(cx),

@@ -35,7 +35,7 @@ mod upstream;
 
 pub use access_log::AccessLog;
 pub use backend::Backend;
-pub use body::{BodyError, RequestBody, ResponseBody};
+pub use body::{BodyError, RelayError, RequestBody, ResponseBody};
 pub use cause::{Cause, Tally};
 pub use cluster::Cluster;
 pub use metrics::names;

@@ -8,5 +8,6 @@ mod conn;
 mod head;
 mod write;
 
+pub(crate) use chunked::{ChunkedDecoder, Decoded};
 pub(crate) use conn::serve;
 pub(crate) use head::is_h2_preface;

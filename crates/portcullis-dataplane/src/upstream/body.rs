@@ -1,4 +1,5 @@
-//! An origin's response body that hands its connection back to the pool at its end.
+//! An origin's response body, read straight from its connection by whoever polls it;
+//! at its end the connection goes back to the pool.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -7,17 +8,23 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
-use hyper::body::Incoming;
-use hyper::client::conn::http1::SendRequest;
 use portcullis_breaker::LimitGuard;
+use tokio_util::io::poll_read_buf;
 
+use super::conn::UpstreamConn;
+use super::response::BodyFraming;
 use crate::backend::{Backend, InFlight};
-use crate::RequestBody;
+use crate::http1::{ChunkedDecoder, Decoded};
+use crate::RelayError;
 
-/// A relayed response body. When it has been read to its end, the connection goes
-/// back to its backend's pool; if it is dropped early, the connection is closed.
+/// Largest read from the origin at a time.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// A relayed response body. Read to its end, its connection returns to its backend's
+/// pool (when the origin keeps it alive); dropped early, the connection is closed.
 pub struct PooledBody {
-    body: Incoming,
+    conn: Option<UpstreamConn>,
+    state: State,
     reuse: Option<Reuse>,
     _in_flight: InFlight,
     /// Places under `max_requests` and `max_requests_per_backend`: a request is in
@@ -26,36 +33,49 @@ pub struct PooledBody {
     _backend_place: Option<LimitGuard>,
 }
 
+enum State {
+    Length(u64),
+    Chunked(ChunkedDecoder),
+    UntilClose,
+    Done,
+}
+
 struct Reuse {
     backend: Arc<Backend>,
-    sender: SendRequest<RequestBody>,
     idle_limit: Duration,
 }
 
 impl PooledBody {
     pub(crate) fn new(
-        body: Incoming,
+        conn: UpstreamConn,
+        framing: BodyFraming,
         backend: Arc<Backend>,
-        sender: Option<SendRequest<RequestBody>>,
+        reusable: bool,
         idle_limit: Duration,
         in_flight: InFlight,
     ) -> Self {
-        let reuse = sender.map(|sender| Reuse {
+        let state = match framing {
+            BodyFraming::Empty | BodyFraming::Length(0) => State::Done,
+            BodyFraming::Length(n) => State::Length(n),
+            BodyFraming::Chunked => State::Chunked(ChunkedDecoder::default()),
+            BodyFraming::UntilClose => State::UntilClose,
+        };
+        let reuse = reusable.then_some(Reuse {
             backend,
-            sender,
             idle_limit,
         });
-        let mut pooled = Self {
-            body,
+        let mut body = Self {
+            conn: Some(conn),
+            state,
             reuse,
             _in_flight: in_flight,
             _cluster_place: None,
             _backend_place: None,
         };
-        if pooled.body.is_end_stream() {
-            pooled.release();
+        if matches!(body.state, State::Done) {
+            body.release();
         }
-        pooled
+        body
     }
 
     /// Keeps the cluster's `max_requests` place until this body is dropped.
@@ -69,41 +89,119 @@ impl PooledBody {
         self._backend_place = place;
     }
 
+    /// The body is complete: the connection goes back to the pool if it can carry
+    /// another request (nothing unread, the origin keeps it alive).
     fn release(&mut self) {
-        if let Some(reuse) = self.reuse.take() {
-            reuse
-                .backend
-                .pool
-                .current()
-                .put(reuse.sender, reuse.idle_limit);
+        self.state = State::Done;
+        let (Some(conn), Some(reuse)) = (self.conn.take(), self.reuse.take()) else {
+            return;
+        };
+        if conn.buf.is_empty() {
+            reuse.backend.pool.current().put(conn, reuse.idle_limit);
         }
+    }
+
+    fn fail(&mut self) -> Poll<Option<Result<Frame<Bytes>, RelayError>>> {
+        self.conn = None;
+        self.reuse = None;
+        self.state = State::Done;
+        Poll::Ready(Some(Err(RelayError::Incomplete)))
+    }
+
+    /// Reads more from the origin; `Ok(false)` at its end of stream.
+    fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<Result<bool, ()>> {
+        let Some(conn) = self.conn.as_mut() else {
+            return Poll::Ready(Err(()));
+        };
+        conn.buf.reserve(READ_CHUNK);
+        match ready!(poll_read_buf(Pin::new(&mut conn.stream), cx, &mut conn.buf)) {
+            Ok(0) => Poll::Ready(Ok(false)),
+            Ok(_) => Poll::Ready(Ok(true)),
+            Err(_) => Poll::Ready(Err(())),
+        }
+    }
+
+    fn buffered(&mut self, max: u64) -> Option<Bytes> {
+        let conn = self.conn.as_mut()?;
+        if conn.buf.is_empty() {
+            return None;
+        }
+        let n = (conn.buf.len() as u64).min(max) as usize;
+        Some(conn.buf.split_to(n).freeze())
     }
 }
 
 impl Body for PooledBody {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = RelayError;
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, RelayError>>> {
         let this = &mut *self;
-        let frame = ready!(Pin::new(&mut this.body).poll_frame(cx));
-        match &frame {
-            None => this.release(),
-            Some(Ok(_)) if this.body.is_end_stream() => this.release(),
-            Some(Ok(_)) => {}
-            Some(Err(_)) => this.reuse = None,
+        loop {
+            match &mut this.state {
+                State::Done => return Poll::Ready(None),
+                State::Length(remaining) => {
+                    let remaining = *remaining;
+                    if let Some(data) = this.buffered(remaining) {
+                        let left = remaining - data.len() as u64;
+                        this.state = State::Length(left);
+                        if left == 0 {
+                            this.release();
+                        }
+                        return Poll::Ready(Some(Ok(Frame::data(data))));
+                    }
+                    if !matches!(ready!(this.poll_fill(cx)), Ok(true)) {
+                        return this.fail();
+                    }
+                }
+                State::Chunked(decoder) => {
+                    let Some(conn) = this.conn.as_mut() else {
+                        return this.fail();
+                    };
+                    match decoder.decode(&mut conn.buf) {
+                        Ok(Decoded::Data(data)) => return Poll::Ready(Some(Ok(Frame::data(data)))),
+                        Ok(Decoded::Done) => {
+                            this.release();
+                            return Poll::Ready(None);
+                        }
+                        Ok(Decoded::NeedMore) => {
+                            if !matches!(ready!(this.poll_fill(cx)), Ok(true)) {
+                                return this.fail();
+                            }
+                        }
+                        Err(_) => return this.fail(),
+                    }
+                }
+                State::UntilClose => {
+                    if let Some(data) = this.buffered(u64::MAX) {
+                        return Poll::Ready(Some(Ok(Frame::data(data))));
+                    }
+                    match ready!(this.poll_fill(cx)) {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            this.state = State::Done;
+                            this.conn = None;
+                            return Poll::Ready(None);
+                        }
+                        Err(()) => return this.fail(),
+                    }
+                }
+            }
         }
-        Poll::Ready(frame)
     }
 
     fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
+        matches!(self.state, State::Done)
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.body.size_hint()
+        match self.state {
+            State::Done => SizeHint::with_exact(0),
+            State::Length(n) => SizeHint::with_exact(n),
+            _ => SizeHint::default(),
+        }
     }
 }

@@ -5,14 +5,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::header::HOST;
-use http::{HeaderValue, Request, Response};
-use hyper::client::conn::http1::{self, SendRequest};
-use hyper_util::rt::TokioIo;
-
+use super::conn::UpstreamConn;
+use super::request::{write_body, write_head, HeadNotSent};
+use super::response::read_head;
 use super::{connect::connect, keep_alive::idle_limit, PooledBody, UpstreamError};
 use crate::backend::{Backend, InFlight};
-use crate::{Cause, RequestBody};
+use crate::RequestBody;
+use http::header::HOST;
+use http::{HeaderValue, Request, Response};
 
 /// A cluster's timeouts, as the exchange needs them.
 #[derive(Debug, Clone, Copy)]
@@ -24,7 +24,7 @@ pub(crate) struct Limits {
 
 /// A connection ready for one request.
 pub(crate) struct Ready {
-    sender: SendRequest<RequestBody>,
+    conn: UpstreamConn,
     /// It carried a request before: a failure before any response byte is then most
     /// likely the origin closing it as idle (the keep-alive race).
     reused: bool,
@@ -32,26 +32,12 @@ pub(crate) struct Ready {
 
 /// A pooled connection if one is alive, else a new one.
 pub(crate) async fn checkout(backend: &Backend, limits: &Limits) -> Result<Ready, UpstreamError> {
-    while let Some(mut sender) = backend.pool.current().take() {
-        // One returned before its connection task caught up is awaited; a dead one skipped.
-        if sender.ready().await.is_ok() {
-            return Ok(Ready {
-                sender,
-                reused: true,
-            });
-        }
+    if let Some(conn) = backend.pool.current().take() {
+        return Ok(Ready { conn, reused: true });
     }
     let stream = connect(&backend.target, limits.connect_timeout).await?;
-    let (sender, connection) = http1::Builder::new()
-        .handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| UpstreamError::from_hyper(&e, false))?;
-    tokio::spawn(async move {
-        // The connection's end is seen by its sender; nothing to report here.
-        let _ = connection.await;
-    });
     Ok(Ready {
-        sender,
+        conn: UpstreamConn::new(stream),
         reused: false,
     })
 }
@@ -76,53 +62,51 @@ pub(crate) struct Failed {
     pub unsent: Option<Request<RequestBody>>,
 }
 
-/// Sends `request` on `ready` and waits for the response head.
+/// Sends `request` on `ready` and waits for the response head. `response_timeout`
+/// runs from "request sent": a slow upload is the client's pace (bounded by the
+/// listener's idle timeout), not the origin's.
 pub(crate) async fn exchange(
     ready: Ready,
     backend: &Arc<Backend>,
     limits: &Limits,
-    request: Request<RequestBody>,
+    mut request: Request<RequestBody>,
     in_flight: InFlight,
 ) -> Result<Response<PooledBody>, Failed> {
-    let Ready { mut sender, reused } = ready;
-    let mut request = request;
+    let Ready { mut conn, reused } = ready;
     let host_added = default_host(&mut request, backend);
-    let body_sent = request.body_mut().notify_when_sent();
-    let send = sender.try_send_request(request);
-    tokio::pin!(send);
-    // The response timeout runs from "request sent": a slow upload is the client's
-    // pace (bounded by the listener's idle timeout), not the origin's.
-    let early = match body_sent {
-        Some(sent) => tokio::select! {
-            result = &mut send => Some(result),
-            () = sent.notified() => None,
-        },
-        None => None,
+    let method = request.method().clone();
+    let tag = |mut error: UpstreamError| {
+        error.reused = reused;
+        error
     };
-    let sent = match early {
-        Some(result) => Ok(result),
-        None => tokio::time::timeout(limits.response_timeout, send).await,
-    };
-    let response = match sent {
-        Ok(Ok(response)) => response,
-        Ok(Err(mut e)) => {
-            let mut unsent = e.take_message();
-            if let Some(unsent) = unsent.as_mut().filter(|_| host_added) {
+    let (body, chunked) = match write_head(&mut conn, request, limits.response_timeout).await {
+        Ok(sent) => sent,
+        Err(HeadNotSent(error, mut unsent)) => {
+            if host_added {
                 unsent.headers_mut().remove(HOST); // a retry names its own backend
             }
-            let error = UpstreamError::from_hyper(e.error(), reused);
-            return Err(Failed { error, unsent });
-        }
-        Err(_) => {
-            let mut error = UpstreamError::new(Cause::ResponseTimeout, "no response head in time");
-            error.reused = reused;
             return Err(Failed {
-                error,
-                unsent: None,
+                error: tag(error),
+                unsent: Some(unsent),
             });
         }
     };
-    let limit = idle_limit(response.headers(), limits.pool_idle_timeout);
-    let backend = Arc::clone(backend);
-    Ok(response.map(|body| PooledBody::new(body, backend, Some(sender), limit, in_flight)))
+    let sent = async {
+        write_body(&mut conn, body, chunked, limits.response_timeout).await?;
+        read_head(&mut conn, &method, limits.response_timeout).await
+    };
+    let head = sent.await.map_err(|error| Failed {
+        error: tag(error),
+        unsent: None,
+    })?;
+    let idle = idle_limit(head.response.headers(), limits.pool_idle_timeout);
+    let body = PooledBody::new(
+        conn,
+        head.framing,
+        Arc::clone(backend),
+        head.keep_alive,
+        idle,
+        in_flight,
+    );
+    Ok(head.response.map(|()| body))
 }

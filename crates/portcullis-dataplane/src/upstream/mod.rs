@@ -2,11 +2,14 @@
 //! request, and returning the connection to the pool when its response body is done.
 
 mod body;
+mod conn;
 mod connect;
 mod error;
 mod exchange;
 mod keep_alive;
 mod pool;
+mod request;
+mod response;
 
 pub use body::PooledBody;
 pub(crate) use connect::Target;

@@ -4,10 +4,9 @@
 use std::time::Duration;
 
 use crossbeam_queue::ArrayQueue;
-use hyper::client::conn::http1::SendRequest;
 use tokio::time::Instant;
 
-use crate::RequestBody;
+use super::conn::UpstreamConn;
 
 /// The idle connections of one backend. At most `pool_max_idle`; each is retired at
 /// its own deadline (the pool's idle timeout, or earlier if the origin said so).
@@ -18,7 +17,7 @@ pub(crate) struct Pool {
 
 #[derive(Debug)]
 struct Idle {
-    sender: SendRequest<RequestBody>,
+    conn: UpstreamConn,
     expires: Instant,
 }
 
@@ -31,25 +30,25 @@ impl Pool {
     }
 
     /// A live idle connection, if any; expired and closed ones are dropped on the way.
-    pub(crate) fn take(&self) -> Option<SendRequest<RequestBody>> {
+    pub(crate) fn take(&self) -> Option<UpstreamConn> {
         let idle = self.idle.as_ref()?;
         let now = Instant::now();
-        while let Some(conn) = idle.pop() {
-            if conn.expires > now && !conn.sender.is_closed() {
-                return Some(conn.sender);
+        while let Some(entry) = idle.pop() {
+            if entry.expires > now && entry.conn.is_reusable() {
+                return Some(entry.conn);
             }
         }
         None
     }
 
-    /// Keeps `sender` for reuse for at most `idle_limit`; drops it when the pool is full.
-    pub(crate) fn put(&self, sender: SendRequest<RequestBody>, idle_limit: Duration) {
+    /// Keeps `conn` for reuse for at most `idle_limit`; drops it when the pool is full.
+    pub(crate) fn put(&self, conn: UpstreamConn, idle_limit: Duration) {
         let Some(idle) = &self.idle else { return };
-        if idle_limit.is_zero() || sender.is_closed() {
+        if idle_limit.is_zero() {
             return;
         }
         let _ = idle.push(Idle {
-            sender,
+            conn,
             expires: Instant::now() + idle_limit,
         });
     }
@@ -61,8 +60,8 @@ impl Pool {
         let now = Instant::now();
         for _ in 0..idle.len() {
             match idle.pop() {
-                Some(conn) if conn.expires > now && !conn.sender.is_closed() => {
-                    let _ = idle.push(conn);
+                Some(entry) if entry.expires > now && entry.conn.is_reusable() => {
+                    let _ = idle.push(entry);
                 }
                 Some(_) => {}
                 None => break,

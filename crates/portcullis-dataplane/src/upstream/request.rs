@@ -1,0 +1,149 @@
+//! Writing a request to an origin: the head in one write (with a small in-memory
+//! body), then the body as it arrives, chunked when its length is unknown.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
+use http::Request;
+use http_body::Body;
+use http_body_util::BodyExt;
+use tokio::io::AsyncWriteExt;
+
+use super::conn::UpstreamConn;
+use super::UpstreamError;
+use crate::{BodyError, Cause, RequestBody};
+
+/// How the body goes on the wire.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    None,
+    Length,
+    Chunked,
+}
+
+/// Encodes the head into `conn.head`: origin-form target, HTTP/1.1, the headers as
+/// prepared, and the framing this hop chose.
+fn encode_head(conn: &mut UpstreamConn, request: &Request<RequestBody>) -> Framing {
+    let framing = if request.headers().contains_key(CONTENT_LENGTH) {
+        Framing::Length
+    } else if request.body().is_end_stream() {
+        Framing::None
+    } else {
+        Framing::Chunked
+    };
+    let head = &mut conn.head;
+    head.clear();
+    head.extend_from_slice(request.method().as_str().as_bytes());
+    head.push(b' ');
+    let target = request.uri().path_and_query().map_or("/", |p| p.as_str());
+    head.extend_from_slice(target.as_bytes());
+    head.extend_from_slice(b" HTTP/1.1\r\n");
+    for (name, value) in request.headers() {
+        head.extend_from_slice(name.as_str().as_bytes());
+        head.extend_from_slice(b": ");
+        head.extend_from_slice(value.as_bytes());
+        head.extend_from_slice(b"\r\n");
+    }
+    if framing == Framing::Chunked {
+        head.extend_from_slice(b"transfer-encoding: chunked\r\n");
+    }
+    head.extend_from_slice(b"\r\n");
+    framing
+}
+
+/// The head could not be written: the request is handed back untouched.
+pub(crate) struct HeadNotSent(pub UpstreamError, pub Request<RequestBody>);
+
+/// Writes the head (and an in-memory body with it); the body, if any, is returned to
+/// be streamed by [`write_body`].
+pub(crate) async fn write_head(
+    conn: &mut UpstreamConn,
+    request: Request<RequestBody>,
+    timeout: Duration,
+) -> Result<(RequestBody, bool), HeadNotSent> {
+    debug_assert!(!request.headers().contains_key(TRANSFER_ENCODING));
+    let framing = encode_head(conn, &request);
+    if let Some(data) = request.body().in_memory() {
+        conn.head.extend_from_slice(data);
+    }
+    let written = tokio::time::timeout(timeout, conn.stream.write_all(&conn.head)).await;
+    match written {
+        Ok(Ok(())) => {
+            let mut body = request.into_body();
+            body.skip_in_memory();
+            Ok((body, framing == Framing::Chunked))
+        }
+        Ok(Err(e)) => Err(HeadNotSent(
+            UpstreamError::new(Cause::UpstreamReset, e.to_string()),
+            request,
+        )),
+        Err(_) => Err(HeadNotSent(
+            UpstreamError::new(Cause::ResponseTimeout, "origin does not read"),
+            request,
+        )),
+    }
+}
+
+/// Streams the rest of the body; `chunked` adds the chunked framing.
+pub(crate) async fn write_body(
+    conn: &mut UpstreamConn,
+    mut body: RequestBody,
+    chunked: bool,
+    timeout: Duration,
+) -> Result<(), UpstreamError> {
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(client_side)?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        if !data.is_empty() {
+            write(conn, data, chunked, timeout).await?;
+        }
+    }
+    if chunked {
+        write_all(conn, b"0\r\n\r\n", timeout).await?;
+    }
+    Ok(())
+}
+
+async fn write(
+    conn: &mut UpstreamConn,
+    data: Bytes,
+    chunked: bool,
+    timeout: Duration,
+) -> Result<(), UpstreamError> {
+    if chunked {
+        let size = format!("{:x}\r\n", data.len());
+        write_all(conn, size.as_bytes(), timeout).await?;
+        write_all(conn, &data, timeout).await?;
+        write_all(conn, b"\r\n", timeout).await
+    } else {
+        write_all(conn, &data, timeout).await
+    }
+}
+
+async fn write_all(
+    conn: &mut UpstreamConn,
+    bytes: &[u8],
+    timeout: Duration,
+) -> Result<(), UpstreamError> {
+    match tokio::time::timeout(timeout, conn.stream.write_all(bytes)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(UpstreamError::new(Cause::UpstreamReset, e.to_string())),
+        Err(_) => Err(UpstreamError::new(
+            Cause::ResponseTimeout,
+            "origin stopped reading the request body",
+        )),
+    }
+}
+
+/// A request body that failed on the client's side: not the origin's fault.
+fn client_side(e: BodyError) -> UpstreamError {
+    let cause = match e {
+        BodyError::TooLarge => Cause::BodyTooLarge,
+        BodyError::Malformed => Cause::BadRequest,
+        BodyError::ClientClosed => Cause::ClientClosed,
+    };
+    UpstreamError::new(cause, e.to_string())
+}

@@ -1,0 +1,179 @@
+//! Reading an origin's response head and deciding how its body is framed and whether
+//! the connection can carry another request afterwards.
+
+use std::time::Duration;
+
+use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode, Version};
+use tokio::io::AsyncReadExt;
+
+use super::conn::UpstreamConn;
+use super::UpstreamError;
+use crate::Cause;
+
+/// Largest response head accepted.
+const MAX_HEAD: usize = 64 * 1024;
+/// Most header lines a response may carry.
+const MAX_HEADERS: usize = 128;
+
+/// How the response body is framed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyFraming {
+    Empty,
+    Length(u64),
+    Chunked,
+    /// Ends when the origin closes: the connection cannot be reused.
+    UntilClose,
+}
+
+/// A parsed response head.
+pub(crate) struct Head {
+    pub response: Response<()>,
+    pub framing: BodyFraming,
+    /// The origin will keep the connection open after this response.
+    pub keep_alive: bool,
+}
+
+/// Reads the head of the response to a `method` request, skipping interim (1xx)
+/// responses. `timeout` bounds the wait. A connection that ends before a single byte
+/// arrives is reported as a reset (the caller knows whether it was reused).
+pub(crate) async fn read_head(
+    conn: &mut UpstreamConn,
+    method: &Method,
+    timeout: Duration,
+) -> Result<Head, UpstreamError> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(head) = parse(conn, method)? {
+            if head.response.status().is_informational() {
+                continue; // 100 Continue and friends: the real answer follows
+            }
+            return Ok(head);
+        }
+        if conn.buf.len() >= MAX_HEAD {
+            return Err(UpstreamError::new(
+                Cause::InvalidResponse,
+                "response head too large",
+            ));
+        }
+        conn.buf.reserve(4096);
+        match tokio::time::timeout_at(deadline, conn.stream.read_buf(&mut conn.buf)).await {
+            Ok(Ok(n)) if n > 0 => {}
+            Ok(Ok(_)) => {
+                return Err(UpstreamError::new(
+                    Cause::UpstreamReset,
+                    "closed before a complete response head",
+                ))
+            }
+            Ok(Err(e)) => return Err(UpstreamError::new(Cause::UpstreamReset, e.to_string())),
+            Err(_) => {
+                return Err(UpstreamError::new(
+                    Cause::ResponseTimeout,
+                    "no response head in time",
+                ))
+            }
+        }
+    }
+}
+
+/// Parses a complete head from the front of the buffer, consuming it.
+fn parse(conn: &mut UpstreamConn, method: &Method) -> Result<Option<Head>, UpstreamError> {
+    let invalid = |why: &str| UpstreamError::new(Cause::InvalidResponse, why.to_owned());
+    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut parsed = httparse::Response::new(&mut slots);
+    let len = match parsed.parse(&conn.buf) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(e) => return Err(invalid(&format!("not valid HTTP: {e}"))),
+    };
+    let status = parsed
+        .code
+        .and_then(|c| StatusCode::from_u16(c).ok())
+        .ok_or_else(|| invalid("bad status"))?;
+    let version = if parsed.version == Some(0) {
+        Version::HTTP_10
+    } else {
+        Version::HTTP_11
+    };
+    let mut headers = HeaderMap::with_capacity(parsed.headers.len());
+    for header in parsed.headers.iter() {
+        let name = HeaderName::from_bytes(header.name.as_bytes())
+            .map_err(|_| invalid("bad header name"))?;
+        let value =
+            HeaderValue::from_bytes(header.value).map_err(|_| invalid("bad header value"))?;
+        headers.append(name, value);
+    }
+    let _ = conn.buf.split_to(len);
+    let framing = framing(&headers, status, method)?;
+    let keep_alive = framing != BodyFraming::UntilClose && origin_keeps_alive(&headers, version);
+    let mut response = Response::new(());
+    *response.status_mut() = status;
+    *response.version_mut() = version;
+    *response.headers_mut() = headers;
+    Ok(Some(Head {
+        response,
+        framing,
+        keep_alive,
+    }))
+}
+
+/// RFC 9112 §6.3, for responses.
+fn framing(
+    headers: &HeaderMap,
+    status: StatusCode,
+    method: &Method,
+) -> Result<BodyFraming, UpstreamError> {
+    let invalid = |why: &str| UpstreamError::new(Cause::InvalidResponse, why.to_owned());
+    if method == Method::HEAD
+        || status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED
+    {
+        return Ok(BodyFraming::Empty);
+    }
+    if let Some(codings) = headers.get(TRANSFER_ENCODING) {
+        // Transfer-Encoding wins over Content-Length; only a final `chunked` delimits.
+        let last = codings
+            .to_str()
+            .ok()
+            .and_then(|v| v.rsplit(',').next())
+            .map(str::trim);
+        return Ok(match last {
+            Some(c) if c.eq_ignore_ascii_case("chunked") => BodyFraming::Chunked,
+            _ => BodyFraming::UntilClose,
+        });
+    }
+    let mut length = None;
+    for value in headers.get_all(CONTENT_LENGTH) {
+        for part in value
+            .to_str()
+            .map_err(|_| invalid("bad content-length"))?
+            .split(',')
+        {
+            let n: u64 = part
+                .trim()
+                .parse()
+                .map_err(|_| invalid("bad content-length"))?;
+            if length.is_some_and(|seen| seen != n) {
+                return Err(invalid("conflicting content-length"));
+            }
+            length = Some(n);
+        }
+    }
+    Ok(match length {
+        Some(0) => BodyFraming::Empty,
+        Some(n) => BodyFraming::Length(n),
+        None => BodyFraming::UntilClose,
+    })
+}
+
+fn origin_keeps_alive(headers: &HeaderMap, version: Version) -> bool {
+    let mut tokens = headers
+        .get_all(CONNECTION)
+        .iter()
+        .flat_map(crate::headers::connection_tokens);
+    match version {
+        Version::HTTP_10 => tokens.any(|t| t == "keep-alive"),
+        _ => !tokens.any(|t| t == "close"),
+    }
+}
