@@ -30,7 +30,7 @@ import time
 import urllib.request
 
 from configs import haproxy_conf, nginx_conf, origin_conf, portcullis_conf
-from procfs import cpu_seconds, rss_kib
+from procfs import cpu_split, rss_kib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -184,13 +184,14 @@ def run_wrk(args, port, duration):
 
 
 def measured_run(args, proc, port):
-    before = cpu_seconds(proc.pid)
+    user0, sys0 = cpu_split(proc.pid)
     result = run_wrk(args, port, args.duration)
-    after = cpu_seconds(proc.pid)
-    result["cpu_s"] = after - before
-    result["cpu_ms_per_1k"] = (
-        (after - before) * 1e6 / result["requests"] if result["requests"] else None
-    )
+    user1, sys1 = cpu_split(proc.pid)
+    per_1k = 1e6 / result["requests"] if result["requests"] else None
+    result["cpu_s"] = (user1 - user0) + (sys1 - sys0)
+    result["cpu_ms_per_1k"] = result["cpu_s"] * per_1k if per_1k else None
+    result["user_ms_per_1k"] = (user1 - user0) * per_1k if per_1k else None
+    result["sys_ms_per_1k"] = (sys1 - sys0) * per_1k if per_1k else None
     del result["raw"]
     return result
 
@@ -198,10 +199,22 @@ def measured_run(args, proc, port):
 # ---------------------------------------------------------------- idle connections
 
 
+def settled_rss(pid, tolerance_kib=64, attempts=20):
+    """RSS once two samples half a second apart agree (allocators return memory lazily
+    after a load run), or the last sample after `attempts`."""
+    last = rss_kib(pid)
+    for _ in range(attempts):
+        time.sleep(0.5)
+        now = rss_kib(pid)
+        if abs(now - last) <= tolerance_kib:
+            return now
+        last = now
+    return last
+
+
 def idle_memory(args, proc, port):
     """KiB of process-tree RSS per idle keep-alive client connection."""
-    time.sleep(1.0)
-    before = rss_kib(proc.pid)
+    before = settled_rss(proc.pid)
     client = subprocess.Popen(
         [sys.executable, os.path.join(HERE, "idle_clients.py"), "127.0.0.1", str(port),
          str(args.idle), "--hold", "120"],
@@ -217,8 +230,7 @@ def idle_memory(args, proc, port):
         parts = line.split()
         opened = int(parts[1]) if len(parts) == 3 else 0
         failed = int(parts[2]) if len(parts) == 3 else args.idle
-        time.sleep(1.0)  # let the proxy settle after the last response
-        after = rss_kib(proc.pid)
+        after = settled_rss(proc.pid)
     finally:
         client.stdin.close()
         try:
@@ -297,6 +309,8 @@ def summarize(runs, memory):
                 "p50_ms": med([r["p50_ms"] for r in mine]),
                 "p99_ms": med([r["p99_ms"] for r in mine]),
                 "cpu_ms_per_1k": med([r["cpu_ms_per_1k"] for r in mine]),
+                "user_ms_per_1k": med([r["user_ms_per_1k"] for r in mine]),
+                "sys_ms_per_1k": med([r["sys_ms_per_1k"] for r in mine]),
                 "kib_per_idle_connection": mem.get("kib_per_connection"),
                 "errors": sum(r["non_2xx"] + r["socket_errors"] for r in mine),
             })
@@ -309,7 +323,7 @@ def summarize(runs, memory):
                 row[f"{key}_vs_best_peer"] = None
                 continue
             best = max(values) if key in higher_better else min(values)
-            row[f"{key}_vs_best_peer"] = row[key] / best if best else None
+            row[f"{key}_vs_best_peer"] = row[key] / best if best > 0 else None
     return rows
 
 

@@ -29,17 +29,23 @@ def process_tree(root):
     return tree
 
 
-def cpu_seconds(root):
-    """utime + stime of the whole tree (each /proc/PID/stat sums its threads)."""
-    ticks = 0
+def cpu_split(root):
+    """(user, system) CPU seconds of the whole tree (each /proc/PID/stat sums its threads)."""
+    user = system = 0
     for pid in process_tree(root):
         try:
             with open(f"/proc/{pid}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
-    return ticks / CLK_TCK
+        user += int(fields[11])  # utime, field 14
+        system += int(fields[12])  # stime, field 15
+    return user / CLK_TCK, system / CLK_TCK
+
+
+def cpu_seconds(root):
+    """utime + stime of the whole tree."""
+    return sum(cpu_split(root))
 
 
 def rss_kib(root):

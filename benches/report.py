@@ -29,6 +29,15 @@ def ratio(value):
     return "n/a" if value is None else f"{value:.2f}×"
 
 
+def cpu_cell(row):
+    """Total CPU per 1k requests, with its user and system parts when recorded."""
+    total = fmt(row["cpu_ms_per_1k"], "{:.1f}")
+    user, system = row.get("user_ms_per_1k"), row.get("sys_ms_per_1k")
+    if user is None or system is None:
+        return total
+    return f"{total} ({user:.1f} u + {system:.1f} s)"
+
+
 def markdown(doc):
     meta = doc["meta"]
     m = meta["machine"]
@@ -44,7 +53,7 @@ def markdown(doc):
         f"endpoint answering: {'yes' if meta.get('portcullis_metrics_endpoint') else 'no'}.",
         "",
         "| workers | proxy | req/s | × best peer | p50 ms | p99 ms | × best peer "
-        "| CPU ms / 1k req | × best peer | KiB / idle conn | × best peer |",
+        "| CPU ms / 1k req (user + sys) | × best peer | KiB / idle conn | × best peer |",
         "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in doc["summary"]:
@@ -53,7 +62,7 @@ def markdown(doc):
             f"| {r['workers']} | {r['proxy']}{errors} | {fmt(r['rps'], '{:,.0f}')} | "
             f"{ratio(r['rps_vs_best_peer'])} | {fmt(r['p50_ms'], '{:.2f}')} | "
             f"{fmt(r['p99_ms'], '{:.2f}')} | {ratio(r['p99_ms_vs_best_peer'])} | "
-            f"{fmt(r['cpu_ms_per_1k'], '{:.1f}')} | {ratio(r['cpu_ms_per_1k_vs_best_peer'])} | "
+            f"{cpu_cell(r)} | {ratio(r['cpu_ms_per_1k_vs_best_peer'])} | "
             f"{fmt(r['kib_per_idle_connection'], '{:.1f}')} | "
             f"{ratio(r['kib_per_idle_connection_vs_best_peer'])} |"
         )
