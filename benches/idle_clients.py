@@ -9,7 +9,7 @@ proxy's upstream pool stays small and the memory measured is the client connecti
 Prints "ready OPEN FAILED" on stdout once every connection is idle, then holds them
 until stdin closes (or --hold seconds pass), closes them all and exits.
 
-Usage: idle_clients.py HOST PORT N [--hold SECONDS] [--concurrency C]
+Usage: idle_clients.py HOST PORT N [--hold SECONDS] [--concurrency C] [--no-request]
 """
 
 import argparse
@@ -20,13 +20,16 @@ import sys
 REQUEST = b"GET / HTTP/1.1\r\nHost: bench\r\nUser-Agent: portcullis-idle-clients\r\n\r\n"
 
 
-async def open_one(host, port, gate, timeout):
-    """One connection that has had one request answered, or None."""
+async def open_one(host, port, gate, timeout, request=True):
+    """One connection that has had one request answered (or, with `request` false, one
+    that is merely connected), or None."""
     async with gate:
         try:
             reader, writer = await asyncio.wait_for(
                 asyncio.open_connection(host, port), timeout
             )
+            if not request:
+                return writer
             writer.write(REQUEST)
             await writer.drain()
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
@@ -61,10 +64,15 @@ async def main():
     parser.add_argument("--hold", type=float, default=120.0)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--timeout", type=float, default=10.0)
+    parser.add_argument("--no-request", action="store_true",
+                        help="only connect: measures a connection that never sent a request")
     args = parser.parse_args()
 
     gate = asyncio.Semaphore(args.concurrency)
-    tasks = [open_one(args.host, args.port, gate, args.timeout) for _ in range(args.n)]
+    tasks = [
+        open_one(args.host, args.port, gate, args.timeout, not args.no_request)
+        for _ in range(args.n)
+    ]
     writers = await asyncio.gather(*tasks)
     opened = [w for w in writers if w is not None]
     print(f"ready {len(opened)} {args.n - len(opened)}", flush=True)
