@@ -22,32 +22,46 @@ const READ_BUFFER: usize = 4096;
 /// Response bytes gathered before a write.
 const WRITE_BUFFER: usize = 8192;
 
+/// A reader that can wait for data without a buffer, so an idle keep-alive
+/// connection holds no buffer memory.
+pub(crate) trait Readable {
+    /// Resolves when a read would not block (data, end of stream or an error).
+    fn readable(&self) -> impl std::future::Future<Output = std::io::Result<()>> + Send;
+}
+
+impl Readable for tokio::net::tcp::OwnedReadHalf {
+    fn readable(&self) -> impl std::future::Future<Output = std::io::Result<()>> + Send {
+        tokio::net::tcp::OwnedReadHalf::readable(self)
+    }
+}
+
 /// Serves requests on one connection until it closes, idles out or the server drains.
-/// `buf` holds bytes already read from `reader`.
+/// `buf` holds bytes already read from `reader`. Between requests the connection
+/// holds no buffers and its task is small: each exchange lives in its own box.
 pub(crate) async fn serve<R, W>(
     shared: Arc<Shared>,
     conn: ConnInfo,
     mut reader: R,
-    writer: W,
+    mut writer: W,
     mut buf: BytesMut,
     shutdown: CancellationToken,
 ) where
-    R: AsyncRead + Unpin,
+    R: AsyncRead + Readable + Unpin,
     W: AsyncWrite + Unpin,
 {
-    let mut writer = BufWriter::with_capacity(WRITE_BUFFER, writer);
     let mut first = true;
     loop {
         let head = match read_head(&mut reader, &mut buf, &conn, first, &shutdown).await {
             Ok(Some(head)) => head,
             Ok(None) => break,
             Err(rejection) => {
-                reject(&shared, &conn, &mut writer, rejection).await;
+                let mut out = BufWriter::with_capacity(WRITE_BUFFER, &mut writer);
+                Box::pin(reject(&shared, &conn, &mut out, rejection)).await;
                 break;
             }
         };
         first = false;
-        if !exchange(
+        let exchange = exchange(
             &shared,
             &conn,
             &mut reader,
@@ -55,9 +69,8 @@ pub(crate) async fn serve<R, W>(
             &mut buf,
             head,
             &shutdown,
-        )
-        .await
-        {
+        );
+        if !Box::pin(exchange).await {
             break;
         }
     }
@@ -65,7 +78,7 @@ pub(crate) async fn serve<R, W>(
 }
 
 /// Reads the next head. `Ok(None)`: the connection ended or idled out quietly.
-async fn read_head<R: AsyncRead + Unpin>(
+async fn read_head<R: AsyncRead + Readable + Unpin>(
     reader: &mut R,
     buf: &mut BytesMut,
     conn: &ConnInfo,
@@ -80,13 +93,18 @@ async fn read_head<R: AsyncRead + Unpin>(
         } else {
             limits.idle_timeout
         };
-        buf.reserve(READ_BUFFER);
+        *buf = BytesMut::new(); // an idle connection keeps no buffer
         tokio::select! {
-            read = tokio::time::timeout(wait, reader.read_buf(buf)) => match read {
-                Ok(Ok(n)) if n > 0 => {}
+            ready = tokio::time::timeout(wait, reader.readable()) => match ready {
+                Ok(Ok(())) => {}
                 _ => return Ok(None),
             },
             () = shutdown.cancelled() => return Ok(None),
+        }
+        buf.reserve(READ_BUFFER);
+        match reader.read_buf(buf).await {
+            Ok(n) if n > 0 => {}
+            _ => return Ok(None),
         }
     }
     let deadline = Instant::now() + limits.header_timeout;
@@ -119,7 +137,7 @@ async fn exchange<R, W>(
     shared: &Arc<Shared>,
     conn: &ConnInfo,
     reader: &mut R,
-    writer: &mut BufWriter<W>,
+    writer: &mut W,
     buf: &mut BytesMut,
     head: Head,
     shutdown: &CancellationToken,
@@ -128,6 +146,8 @@ where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
+    // Per exchange, so an idle connection keeps no write buffer.
+    let writer = &mut BufWriter::with_capacity(WRITE_BUFFER, writer);
     let Head {
         request,
         framing,
@@ -240,14 +260,14 @@ async fn reject<W: AsyncWrite + Unpin>(
 /// Closes after the last response without resetting it away: stop writing, then read
 /// and discard for a moment so unread request bytes do not turn the close into a RST
 /// that could destroy the response in flight.
-async fn linger_close<R, W>(reader: &mut R, writer: &mut BufWriter<W>)
+async fn linger_close<R, W>(reader: &mut R, writer: &mut W)
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
-    let _ = writer.flush().await;
     let _ = writer.shutdown().await;
-    let mut scratch = [0u8; 4096];
+    // On the heap: an array here would sit in every connection's task while it idles.
+    let mut scratch = vec![0u8; 4096];
     let deadline = Instant::now() + std::time::Duration::from_secs(1);
     for _ in 0..64 {
         match timeout_at(deadline, reader.read(&mut scratch)).await {

@@ -33,29 +33,44 @@ pub(crate) async fn serve(
         peer,
         limits,
     };
-    let mut buf = BytesMut::with_capacity(4096);
-    if !sniff_h2(&mut stream, &mut buf, &conn).await {
-        let (reader, writer) = stream.into_split();
-        http1::serve(shared, conn, reader, writer, buf, stop).await;
-        return;
+    let mut buf = BytesMut::new();
+    match sniff_h2(&mut stream, &mut buf, &conn).await {
+        Some(false) => {
+            let (reader, writer) = stream.into_split();
+            http1::serve(shared, conn, reader, writer, buf, stop).await;
+        }
+        Some(true) => {
+            let io = Rewind::new(Bytes::from(buf), stream);
+            // Boxed: the HTTP/1.1 connections, the many, should not carry its size.
+            Box::pin(h2::serve(shared, conn, io, stop)).await;
+        }
+        None => {} // silent until header_timeout: nothing to answer
     }
-    let io = Rewind::new(Bytes::from(buf), stream);
-    h2::serve(shared, conn, io, stop).await;
 }
 
-/// Reads until the first bytes show whether this is the HTTP/2 preface. `false` also
-/// when the client went quiet: the HTTP/1.1 side then applies its own timeouts.
-async fn sniff_h2(stream: &mut TcpStream, buf: &mut BytesMut, conn: &ConnInfo) -> bool {
+/// Reads until the first bytes show whether this is the HTTP/2 preface; `None` when
+/// nothing arrives within `header_timeout`. A client that stops mid-way gets `false`:
+/// the HTTP/1.1 side then applies its own timeouts and answers.
+async fn sniff_h2(stream: &mut TcpStream, buf: &mut BytesMut, conn: &ConnInfo) -> Option<bool> {
     let deadline = tokio::time::Instant::now() + conn.limits.header_timeout;
+    // A connection that has sent nothing yet holds no buffer.
+    if !matches!(
+        tokio::time::timeout_at(deadline, stream.readable()).await,
+        Ok(Ok(()))
+    ) {
+        return None;
+    }
+    buf.reserve(4096);
     loop {
         match http1::is_h2_preface(buf) {
-            Some(true) => return true,
-            None => return false,
+            Some(true) => return Some(true),
+            None => return Some(false),
             Some(false) => {}
         }
         match tokio::time::timeout_at(deadline, stream.read_buf(buf)).await {
             Ok(Ok(n)) if n > 0 => {}
-            _ => return false,
+            Ok(_) if buf.is_empty() => return None,
+            _ => return Some(false),
         }
     }
 }
