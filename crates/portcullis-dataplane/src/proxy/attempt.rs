@@ -15,8 +15,11 @@ use crate::{BodyError, Cause, RequestBody};
 pub(super) struct Attempts {
     /// The request not yet sent: the original, or one handed back unsent.
     pending: Option<Request<RequestBody>>,
-    /// A copy to rebuild the request from once it has been sent.
-    template: Option<(Parts, Bytes)>,
+    /// The head of a request that was sent, handed back by the exchange: with
+    /// `replay`, enough to send it again without having copied it up front.
+    sent: Option<Parts>,
+    /// The body, kept whole when it may be sent again.
+    replay: Option<Bytes>,
     pub idempotent: bool,
 }
 
@@ -33,29 +36,36 @@ impl Attempts {
         if retry.attempts == 0 || !small {
             return Ok(Self {
                 pending: Some(request),
-                template: None,
+                sent: None,
+                replay: None,
                 idempotent,
             });
         }
         let (parts, body) = request.into_parts();
-        let bytes = collect(body, retry.max_retry_body_bytes).await?;
-        let pending = Request::from_parts(parts.clone(), RequestBody::full(bytes.clone()));
+        let bytes = if body.is_end_stream() {
+            Bytes::new()
+        } else {
+            collect(body, retry.max_retry_body_bytes).await?
+        };
+        let pending = Request::from_parts(parts, RequestBody::full(bytes.clone()));
         Ok(Self {
             pending: Some(pending),
-            template: Some((parts, bytes)),
+            sent: None,
+            replay: Some(bytes),
             idempotent,
         })
     }
 
     /// The request for the next attempt, if there is one to send.
     pub(super) fn take(&mut self) -> Option<Request<RequestBody>> {
-        self.pending.take().or_else(|| {
-            let (parts, bytes) = self.template.as_ref()?;
-            Some(Request::from_parts(
-                parts.clone(),
-                RequestBody::full(bytes.clone()),
-            ))
-        })
+        if let Some(request) = self.pending.take() {
+            return Some(request);
+        }
+        let bytes = self.replay.clone()?;
+        Some(Request::from_parts(
+            self.sent.take()?,
+            RequestBody::full(bytes),
+        ))
     }
 
     /// A request that never left, for the next attempt.
@@ -63,9 +73,14 @@ impl Attempts {
         self.pending = Some(request);
     }
 
+    /// The head of a request that went out, for rebuilding it if a retry follows.
+    pub(super) fn sent(&mut self, parts: Parts) {
+        self.sent = Some(parts);
+    }
+
     /// Whether another attempt has a request to send.
     pub(super) fn can_repeat(&self) -> bool {
-        self.pending.is_some() || self.template.is_some()
+        self.pending.is_some() || (self.sent.is_some() && self.replay.is_some())
     }
 }
 

@@ -153,7 +153,8 @@ impl Forwarder<'_> {
         )
         .await
         {
-            Ok(mut response) => {
+            Ok((mut response, parts)) => {
+                attempts.sent(parts);
                 response.body_mut().hold_backend_place(cap);
                 let status = response.status().as_u16();
                 backend
@@ -172,6 +173,9 @@ impl Forwarder<'_> {
                 let unsent = failed.unsent.is_some();
                 if let Some(request) = failed.unsent {
                     attempts.give_back(request);
+                }
+                if let Some(parts) = failed.sent {
+                    attempts.sent(parts);
                 }
                 self.record(index, ticket, Some(&failed.error), None);
                 self.after_error(failed.error, attempts, last, unsent)

@@ -12,6 +12,7 @@ use super::{connect::connect, keep_alive::idle_limit, PooledBody, UpstreamError}
 use crate::backend::{Backend, InFlight};
 use crate::RequestBody;
 use http::header::HOST;
+use http::request::Parts;
 use http::{HeaderValue, Request, Response};
 
 /// A cluster's timeouts, as the exchange needs them.
@@ -45,22 +46,26 @@ pub(crate) async fn checkout(backend: &Backend, limits: &Limits) -> Result<Ready
 /// HTTP/1.1 requires `Host` (RFC 9112 §3.2) and origins reject requests without it;
 /// an HTTP/1.0 client may have sent none. The backend's address stands in, as it does
 /// for health checks. Returns whether it was added.
-fn default_host(request: &mut Request<RequestBody>, backend: &Backend) -> bool {
-    if request.headers().contains_key(HOST) {
+fn default_host(parts: &mut Parts, backend: &Backend) -> bool {
+    if parts.headers.contains_key(HOST) {
         return false;
     }
     let Ok(value) = HeaderValue::from_str(&backend.address) else {
         return false;
     };
-    request.headers_mut().insert(HOST, value);
+    parts.headers.insert(HOST, value);
     true
 }
 
-/// A failed exchange, with the request when it never left.
+/// A failed exchange, with the request when it never left, or else its head.
 pub(crate) struct Failed {
     pub error: UpstreamError,
     pub unsent: Option<Request<RequestBody>>,
+    pub sent: Option<Parts>,
 }
+
+/// A response head, and the head of the request that asked for it (for a retry).
+pub(crate) type Answered = (Response<PooledBody>, Parts);
 
 /// Sends `request` on `ready` and waits for the response head. `response_timeout`
 /// runs from "request sent": a slow upload is the client's pace (bounded by the
@@ -69,44 +74,60 @@ pub(crate) async fn exchange(
     ready: Ready,
     backend: &Arc<Backend>,
     limits: &Limits,
-    mut request: Request<RequestBody>,
+    request: Request<RequestBody>,
     in_flight: InFlight,
-) -> Result<Response<PooledBody>, Failed> {
+) -> Result<Answered, Failed> {
     let Ready { mut conn, reused } = ready;
-    let host_added = default_host(&mut request, backend);
-    let method = request.method().clone();
+    let (mut parts, body) = request.into_parts();
+    let host_added = default_host(&mut parts, backend);
     let tag = |mut error: UpstreamError| {
         error.reused = reused;
         error
     };
-    let (body, chunked) = match write_head(&mut conn, request, limits.response_timeout).await {
-        Ok(sent) => sent,
-        Err(HeadNotSent(error, mut unsent)) => {
-            if host_added {
-                unsent.headers_mut().remove(HOST); // a retry names its own backend
-            }
+    let sent = write_head(&mut conn, &parts, body, limits.response_timeout).await;
+    let result = match sent {
+        Ok((body, chunked)) => {
+            let answer = async {
+                write_body(&mut conn, body, chunked, limits.response_timeout).await?;
+                read_head(&mut conn, &parts.method, limits.response_timeout).await
+            };
+            answer.await.map_err(tag)
+        }
+        Err(HeadNotSent(error, body)) => {
+            forget_host(&mut parts, host_added);
+            let unsent = Some(Request::from_parts(parts, body));
             return Err(Failed {
                 error: tag(error),
-                unsent: Some(unsent),
+                unsent,
+                sent: None,
             });
         }
     };
-    let sent = async {
-        write_body(&mut conn, body, chunked, limits.response_timeout).await?;
-        read_head(&mut conn, &method, limits.response_timeout).await
-    };
-    let head = sent.await.map_err(|error| Failed {
-        error: tag(error),
-        unsent: None,
-    })?;
-    let idle = idle_limit(head.response.headers(), limits.pool_idle_timeout);
-    let body = PooledBody::new(
-        conn,
-        head.framing,
-        Arc::clone(backend),
-        head.keep_alive,
-        idle,
-        in_flight,
-    );
-    Ok(head.response.map(|()| body))
+    forget_host(&mut parts, host_added);
+    match result {
+        Ok(head) => {
+            let idle = idle_limit(head.response.headers(), limits.pool_idle_timeout);
+            let body = PooledBody::new(
+                conn,
+                head.framing,
+                Arc::clone(backend),
+                head.keep_alive,
+                idle,
+                in_flight,
+            );
+            Ok((head.response.map(|()| body), parts))
+        }
+        Err(error) => Err(Failed {
+            error,
+            unsent: None,
+            sent: Some(parts),
+        }),
+    }
+}
+
+/// A retry names its own backend.
+fn forget_host(parts: &mut Parts, added: bool) {
+    if added {
+        parts.headers.remove(HOST);
+    }
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
-use http::Request;
+use http::request::Parts;
 use http_body::Body;
 use http_body_util::BodyExt;
 use tokio::io::AsyncWriteExt;
@@ -24,22 +24,22 @@ enum Framing {
 
 /// Encodes the head into `conn.head`: origin-form target, HTTP/1.1, the headers as
 /// prepared, and the framing this hop chose.
-fn encode_head(conn: &mut UpstreamConn, request: &Request<RequestBody>) -> Framing {
-    let framing = if request.headers().contains_key(CONTENT_LENGTH) {
+fn encode_head(conn: &mut UpstreamConn, request: &Parts, body: &RequestBody) -> Framing {
+    let framing = if request.headers.contains_key(CONTENT_LENGTH) {
         Framing::Length
-    } else if request.body().is_end_stream() {
+    } else if body.is_end_stream() {
         Framing::None
     } else {
         Framing::Chunked
     };
     let head = &mut conn.head;
     head.clear();
-    head.extend_from_slice(request.method().as_str().as_bytes());
+    head.extend_from_slice(request.method.as_str().as_bytes());
     head.push(b' ');
-    let target = request.uri().path_and_query().map_or("/", |p| p.as_str());
+    let target = request.uri.path_and_query().map_or("/", |p| p.as_str());
     head.extend_from_slice(target.as_bytes());
     head.extend_from_slice(b" HTTP/1.1\r\n");
-    for (name, value) in request.headers() {
+    for (name, value) in &request.headers {
         head.extend_from_slice(name.as_str().as_bytes());
         head.extend_from_slice(b": ");
         head.extend_from_slice(value.as_bytes());
@@ -52,37 +52,32 @@ fn encode_head(conn: &mut UpstreamConn, request: &Request<RequestBody>) -> Frami
     framing
 }
 
-/// The head could not be written: the request is handed back untouched.
-pub(crate) struct HeadNotSent(pub UpstreamError, pub Request<RequestBody>);
+/// The head could not be written: the body is handed back untouched.
+pub(crate) struct HeadNotSent(pub UpstreamError, pub RequestBody);
 
 /// Writes the head (and an in-memory body with it); the body, if any, is returned to
 /// be streamed by [`write_body`].
 pub(crate) async fn write_head(
     conn: &mut UpstreamConn,
-    request: Request<RequestBody>,
+    request: &Parts,
+    mut body: RequestBody,
     timeout: Duration,
 ) -> Result<(RequestBody, bool), HeadNotSent> {
-    debug_assert!(!request.headers().contains_key(TRANSFER_ENCODING));
-    let framing = encode_head(conn, &request);
-    if let Some(data) = request.body().in_memory() {
+    debug_assert!(!request.headers.contains_key(TRANSFER_ENCODING));
+    let framing = encode_head(conn, request, &body);
+    if let Some(data) = body.in_memory() {
         conn.head.extend_from_slice(data);
     }
     let written = tokio::time::timeout(timeout, conn.stream.write_all(&conn.head)).await;
-    match written {
+    let error = match written {
         Ok(Ok(())) => {
-            let mut body = request.into_body();
             body.skip_in_memory();
-            Ok((body, framing == Framing::Chunked))
+            return Ok((body, framing == Framing::Chunked));
         }
-        Ok(Err(e)) => Err(HeadNotSent(
-            UpstreamError::new(Cause::UpstreamReset, e.to_string()),
-            request,
-        )),
-        Err(_) => Err(HeadNotSent(
-            UpstreamError::new(Cause::ResponseTimeout, "origin does not read"),
-            request,
-        )),
-    }
+        Ok(Err(e)) => UpstreamError::new(Cause::UpstreamReset, e.to_string()),
+        Err(_) => UpstreamError::new(Cause::ResponseTimeout, "origin does not read"),
+    };
+    Err(HeadNotSent(error, body))
 }
 
 /// Streams the rest of the body; `chunked` adds the chunked framing.
