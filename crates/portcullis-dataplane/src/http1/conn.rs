@@ -20,7 +20,7 @@ use crate::{Cause, RequestBody, Shared};
 /// Initial read buffer; grows up to `max_header_bytes` for a head.
 const READ_BUFFER: usize = 4096;
 /// Response bytes gathered before a write.
-const WRITE_BUFFER: usize = 8192;
+const WRITE_BUFFER: usize = 4096;
 
 /// A reader that can wait for data without a buffer, so an idle keep-alive
 /// connection holds no buffer memory.

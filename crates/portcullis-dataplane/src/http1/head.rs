@@ -2,15 +2,16 @@
 
 use bytes::{Bytes, BytesMut};
 use http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, HOST, TRANSFER_ENCODING};
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri, Version};
+use http::{HeaderMap, HeaderValue, Method, Request, Uri, Version};
 
+use crate::fields::{self, FieldSpan, MAX_FIELDS};
 use crate::Cause;
 
 /// The client connection preface of HTTP/2 with prior knowledge.
 pub(crate) const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 /// Most header lines a request may carry.
-const MAX_HEADERS: usize = 128;
+const MAX_HEADERS: usize = fields::MAX_FIELDS;
 
 /// How the request body is framed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,16 +70,9 @@ pub(crate) fn parse(buf: &mut BytesMut) -> Result<Option<Head>, Rejection> {
         }
         Err(_) => return Err(Rejection::bad(None)),
     };
-    let mut headers = HeaderMap::with_capacity(parsed.headers.len());
-    for header in parsed.headers.iter() {
-        let name =
-            HeaderName::from_bytes(header.name.as_bytes()).map_err(|_| Rejection::bad(None))?;
-        let value = HeaderValue::from_bytes(header.value).map_err(|_| Rejection::bad(None))?;
-        headers.append(name, value);
-    }
-    let accept = headers.get(http::header::ACCEPT).cloned();
-    let bad = || Rejection::bad(accept.as_ref());
-    let method = Method::from_bytes(parsed.method.unwrap_or("").as_bytes()).map_err(|_| bad())?;
+    let mut spans = [FieldSpan::default(); MAX_FIELDS];
+    let count = fields::spans(buf, parsed.headers, &mut spans);
+    let method = Method::from_bytes(parsed.method.unwrap_or("").as_bytes());
     let version = if parsed.version == Some(0) {
         Version::HTTP_10
     } else {
@@ -88,6 +82,11 @@ pub(crate) fn parse(buf: &mut BytesMut) -> Result<Option<Head>, Rejection> {
     let path_start = path.as_ptr() as usize - buf.as_ptr() as usize;
     let path_range = path_start..path_start + path.len();
     let head_bytes = buf.split_to(len).freeze();
+    let mut headers =
+        fields::header_map(&head_bytes, &spans[..count]).ok_or_else(|| Rejection::bad(None))?;
+    let accept = headers.get(http::header::ACCEPT).cloned();
+    let bad = || Rejection::bad(accept.as_ref());
+    let method = method.map_err(|_| bad())?;
     let uri = parse_uri(head_bytes.slice(path_range)).ok_or_else(bad)?;
     check_host(&headers, version, &uri).map_err(|()| bad())?;
     let framing = framing(&mut headers, version).map_err(|()| bad())?;

@@ -45,7 +45,7 @@ impl Attempts {
         let bytes = if body.is_end_stream() {
             Bytes::new()
         } else {
-            collect(body, retry.max_retry_body_bytes).await?
+            Box::pin(collect(body, retry.max_retry_body_bytes)).await?
         };
         let pending = Request::from_parts(parts, RequestBody::full(bytes.clone()));
         Ok(Self {

@@ -36,7 +36,9 @@ pub(crate) async fn checkout(backend: &Backend, limits: &Limits) -> Result<Ready
     if let Some(conn) = backend.pool.current().take() {
         return Ok(Ready { conn, reused: true });
     }
-    let stream = connect(&backend.target, limits.connect_timeout).await?;
+    // Boxed: connecting (with name resolution) is the rare path, and its large state
+    // would otherwise sit in every request's future.
+    let stream = Box::pin(connect(&backend.target, limits.connect_timeout)).await?;
     Ok(Ready {
         conn: UpstreamConn::new(stream),
         reused: false,

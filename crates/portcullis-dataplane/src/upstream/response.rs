@@ -4,17 +4,18 @@
 use std::time::Duration;
 
 use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode, Version};
+use http::{HeaderMap, Method, Response, StatusCode, Version};
 use tokio::io::AsyncReadExt;
 
 use super::conn::UpstreamConn;
 use super::UpstreamError;
+use crate::fields::{self, FieldSpan, MAX_FIELDS};
 use crate::Cause;
 
 /// Largest response head accepted.
 const MAX_HEAD: usize = 64 * 1024;
 /// Most header lines a response may carry.
-const MAX_HEADERS: usize = 128;
+const MAX_HEADERS: usize = fields::MAX_FIELDS;
 
 /// How the response body is framed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,15 +96,11 @@ fn parse(conn: &mut UpstreamConn, method: &Method) -> Result<Option<Head>, Upstr
     } else {
         Version::HTTP_11
     };
-    let mut headers = HeaderMap::with_capacity(parsed.headers.len());
-    for header in parsed.headers.iter() {
-        let name = HeaderName::from_bytes(header.name.as_bytes())
-            .map_err(|_| invalid("bad header name"))?;
-        let value =
-            HeaderValue::from_bytes(header.value).map_err(|_| invalid("bad header value"))?;
-        headers.append(name, value);
-    }
-    let _ = conn.buf.split_to(len);
+    let mut spans = [FieldSpan::default(); MAX_FIELDS];
+    let count = fields::spans(&conn.buf, parsed.headers, &mut spans);
+    let head = conn.buf.split_to(len).freeze();
+    let headers =
+        fields::header_map(&head, &spans[..count]).ok_or_else(|| invalid("bad header"))?;
     let framing = framing(&headers, status, method)?;
     let keep_alive = framing != BodyFraming::UntilClose && origin_keeps_alive(&headers, version);
     let mut response = Response::new(());
