@@ -70,6 +70,19 @@ pub(crate) fn connection_tokens(value: &HeaderValue) -> impl Iterator<Item = Str
         .filter(|t| !t.is_empty())
 }
 
+/// Whether the sender of a message with these headers keeps the connection open
+/// afterwards: HTTP/1.1 unless it says `close`, HTTP/1.0 only if it says `keep-alive`.
+pub(crate) fn keeps_alive(headers: &HeaderMap, version: http::Version) -> bool {
+    let mut tokens = headers
+        .get_all(CONNECTION)
+        .iter()
+        .flat_map(connection_tokens);
+    match version {
+        http::Version::HTTP_10 => tokens.any(|t| t == "keep-alive"),
+        _ => !tokens.any(|t| t == "close"),
+    }
+}
+
 /// The client's request id when it is a sane token, else a fresh one.
 pub(crate) fn request_id(headers: &HeaderMap) -> HeaderValue {
     match headers.get(X_REQUEST_ID) {

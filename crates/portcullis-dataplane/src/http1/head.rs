@@ -1,7 +1,7 @@
 //! Reading and checking one request head.
 
 use bytes::{Bytes, BytesMut};
-use http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, HOST, TRANSFER_ENCODING};
+use http::header::{CONTENT_LENGTH, EXPECT, HOST, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderValue, Method, Request, Uri, Version};
 
 use crate::fields::{self, FieldSpan, MAX_FIELDS};
@@ -90,7 +90,7 @@ pub(crate) fn parse(buf: &mut BytesMut) -> Result<Option<Head>, Rejection> {
     let uri = parse_uri(head_bytes.slice(path_range)).ok_or_else(bad)?;
     check_host(&headers, version, &uri).map_err(|()| bad())?;
     let framing = framing(&mut headers, version).map_err(|()| bad())?;
-    let keep_alive = wants_keep_alive(&headers, version);
+    let keep_alive = crate::headers::keeps_alive(&headers, version);
     let expects_continue = headers
         .get(EXPECT)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
@@ -172,17 +172,6 @@ fn framing(headers: &mut HeaderMap, version: Version) -> Result<BodyFraming, ()>
     } else {
         BodyFraming::Length(length)
     })
-}
-
-fn wants_keep_alive(headers: &HeaderMap, version: Version) -> bool {
-    let mut tokens = headers
-        .get_all(CONNECTION)
-        .iter()
-        .flat_map(crate::headers::connection_tokens);
-    match version {
-        Version::HTTP_10 => tokens.any(|t| t == "keep-alive"),
-        _ => !tokens.any(|t| t == "close"),
-    }
 }
 
 #[cfg(test)]

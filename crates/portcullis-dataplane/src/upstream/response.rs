@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
+use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{HeaderMap, Method, Response, StatusCode, Version};
 use tokio::io::AsyncReadExt;
 
@@ -102,7 +102,8 @@ fn parse(conn: &mut UpstreamConn, method: &Method) -> Result<Option<Head>, Upstr
     let headers =
         fields::header_map(&head, &spans[..count]).ok_or_else(|| invalid("bad header"))?;
     let framing = framing(&headers, status, method)?;
-    let keep_alive = framing != BodyFraming::UntilClose && origin_keeps_alive(&headers, version);
+    let keep_alive =
+        framing != BodyFraming::UntilClose && crate::headers::keeps_alive(&headers, version);
     let mut response = Response::new(());
     *response.status_mut() = status;
     *response.version_mut() = version;
@@ -162,15 +163,4 @@ fn framing(
         Some(n) => BodyFraming::Length(n),
         None => BodyFraming::UntilClose,
     })
-}
-
-fn origin_keeps_alive(headers: &HeaderMap, version: Version) -> bool {
-    let mut tokens = headers
-        .get_all(CONNECTION)
-        .iter()
-        .flat_map(crate::headers::connection_tokens);
-    match version {
-        Version::HTTP_10 => tokens.any(|t| t == "keep-alive"),
-        _ => !tokens.any(|t| t == "close"),
-    }
 }
