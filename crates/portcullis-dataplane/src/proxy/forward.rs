@@ -119,14 +119,11 @@ impl Forwarder<'_> {
         let backend = &self.cluster.members[index].backend;
         let now = Instant::now();
         let Some(ticket) = backend.breaker.admit(now) else {
-            attempts.give_back(request); // lost a race for a half-open trial: pick again
-            return Step::Retry;
+            // Lost a race for a half-open trial: pick again, within the attempts.
+            return self.lost_race(request, attempts, last, Cause::CircuitOpen);
         };
         let cap = match backend.limit.as_ref().map(|limit| limit.try_acquire()) {
-            Some(None) => {
-                attempts.give_back(request);
-                return Step::Retry;
-            }
+            Some(None) => return self.lost_race(request, attempts, last, Cause::Overloaded),
             Some(Some(guard)) => Some(guard),
             None => None,
         };
@@ -181,6 +178,30 @@ impl Forwarder<'_> {
                 self.after_error(failed.error, attempts, last, unsent)
             }
         }
+    }
+
+    /// Another request took the last place on the picked backend. The request goes back
+    /// for another pick while attempts remain; after the last, the short-circuit answer.
+    fn lost_race(
+        &self,
+        request: Request<RequestBody>,
+        attempts: &mut Attempts,
+        last: bool,
+        cause: Cause,
+    ) -> Step {
+        attempts.give_back(request);
+        if !last {
+            return Step::Retry;
+        }
+        let unusable = Unusable {
+            cause,
+            retry_after: Some(1),
+        };
+        Step::Done(Box::new(Err(short_circuit(
+            self.cluster,
+            unusable,
+            self.accept,
+        ))))
     }
 
     /// Feeds the breaker and outlier detection. Client-side failures and the keep-alive
