@@ -19,6 +19,7 @@ import json
 import os
 import platform
 import re
+import select
 import shutil
 import signal
 import socket
@@ -212,24 +213,38 @@ def settled_rss(pid, tolerance_kib=64, attempts=20):
     return last
 
 
+def read_line(pipe, deadline):
+    """One line from `pipe`, or "" once `deadline` (time.monotonic) has passed."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0 or not select.select([pipe], [], [], remaining)[0]:
+        return ""
+    return pipe.readline()
+
+
+def counts(line, asked):
+    parts = line.split()
+    if len(parts) == 3:
+        return int(parts[1]), int(parts[2])
+    return 0, asked
+
+
 def idle_memory(args, proc, port):
-    """KiB of process-tree RSS per idle keep-alive client connection."""
+    """KiB of process-tree RSS per idle keep-alive client connection: over all N
+    connections, and over the second half only (from N/2 to N), which leaves out what
+    the first connections got from memory the allocator kept after the load runs."""
     before = settled_rss(proc.pid)
     client = subprocess.Popen(
         [sys.executable, os.path.join(HERE, "idle_clients.py"), "127.0.0.1", str(port),
-         str(args.idle), "--hold", "120"],
+         str(args.idle), "--hold", "120", "--halfway"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )
     try:
-        line = ""
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and not line.startswith("ready"):
-            line = client.stdout.readline()
-            if not line and client.poll() is not None:
-                break
-        parts = line.split()
-        opened = int(parts[1]) if len(parts) == 3 else 0
-        failed = int(parts[2]) if len(parts) == 3 else args.idle
+        half_line = read_line(client.stdout, time.monotonic() + 90)
+        half_opened, _ = counts(half_line, args.idle // 2)
+        middle = settled_rss(proc.pid)
+        client.stdin.write("more\n")
+        client.stdin.flush()
+        opened, failed = counts(read_line(client.stdout, time.monotonic() + 90), args.idle)
         after = settled_rss(proc.pid)
     finally:
         client.stdin.close()
@@ -239,12 +254,17 @@ def idle_memory(args, proc, port):
             client.kill()
             client.wait(timeout=5)
     time.sleep(1.0)  # the proxy closes the connections
+    second_half = opened - half_opened
     return {
         "connections": opened,
         "failed": failed,
         "rss_before_kib": before,
+        "rss_half_kib": middle,
         "rss_after_kib": after,
         "kib_per_connection": (after - before) / opened if opened else None,
+        "kib_per_connection_second_half": (
+            (after - middle) / second_half if second_half > 0 else None
+        ),
     }
 
 
@@ -312,12 +332,14 @@ def summarize(runs, memory):
                 "user_ms_per_1k": med([r["user_ms_per_1k"] for r in mine]),
                 "sys_ms_per_1k": med([r["sys_ms_per_1k"] for r in mine]),
                 "kib_per_idle_connection": mem.get("kib_per_connection"),
+                "kib_per_idle_connection_second_half": mem.get("kib_per_connection_second_half"),
                 "errors": sum(r["non_2xx"] + r["socket_errors"] for r in mine),
             })
     higher_better = {"rps"}
     for row in rows:
         peers = [r for r in rows if r["workers"] == row["workers"] and r["proxy"] != row["proxy"]]
-        for key in ("rps", "p50_ms", "p99_ms", "cpu_ms_per_1k", "kib_per_idle_connection"):
+        for key in ("rps", "p50_ms", "p99_ms", "cpu_ms_per_1k", "kib_per_idle_connection",
+                    "kib_per_idle_connection_second_half"):
             values = [p[key] for p in peers if p[key] is not None]
             if row[key] is None or not values:
                 row[f"{key}_vs_best_peer"] = None
@@ -375,7 +397,8 @@ def bench_workers(args, tmp, origins, workers, runs, memory, meta):
             mem = idle_memory(args, procs[name], ports[name])
             memory[f"{workers}/{name}"] = mem
             log(f"w{workers} idle {name:10} {mem['connections']} conns "
-                f"{mem['kib_per_connection'] or 0:.2f} KiB each")
+                f"{mem['kib_per_connection'] or 0:.2f} KiB each "
+                f"({mem['kib_per_connection_second_half'] or 0:.2f} over the second half)")
     finally:
         for proc in procs.values():
             proc.stop()

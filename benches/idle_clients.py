@@ -7,9 +7,11 @@ open and silent. Connects and first requests run at most CONCURRENCY at a time, 
 proxy's upstream pool stays small and the memory measured is the client connections'.
 
 Prints "ready OPEN FAILED" on stdout once every connection is idle, then holds them
-until stdin closes (or --hold seconds pass), closes them all and exits.
+until stdin closes (or --hold seconds pass), closes them all and exits. With --halfway
+it first opens N/2, prints "half OPEN FAILED" and waits for a line on stdin, so the
+caller can measure at N/2 as well.
 
-Usage: idle_clients.py HOST PORT N [--hold SECONDS] [--concurrency C] [--no-request]
+Usage: idle_clients.py HOST PORT N [--hold SECONDS] [--concurrency C] [--halfway] [--no-request]
 """
 
 import argparse
@@ -48,6 +50,14 @@ async def open_one(host, port, gate, timeout, request=True):
             return None
 
 
+async def wait_for_stdin_line(hold):
+    loop = asyncio.get_running_loop()
+    try:
+        await asyncio.wait_for(loop.run_in_executor(None, sys.stdin.readline), hold)
+    except asyncio.TimeoutError:
+        pass
+
+
 async def wait_for_stdin_close(hold):
     loop = asyncio.get_running_loop()
     try:
@@ -64,18 +74,26 @@ async def main():
     parser.add_argument("--hold", type=float, default=120.0)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--timeout", type=float, default=10.0)
+    parser.add_argument("--halfway", action="store_true",
+                        help='stop after N/2, print "half OPEN FAILED", go on after a stdin line')
     parser.add_argument("--no-request", action="store_true",
                         help="only connect: measures a connection that never sent a request")
     args = parser.parse_args()
 
     gate = asyncio.Semaphore(args.concurrency)
-    tasks = [
-        open_one(args.host, args.port, gate, args.timeout, not args.no_request)
-        for _ in range(args.n)
-    ]
-    writers = await asyncio.gather(*tasks)
-    opened = [w for w in writers if w is not None]
-    print(f"ready {len(opened)} {args.n - len(opened)}", flush=True)
+    sizes = [args.n // 2, args.n - args.n // 2] if args.halfway else [args.n]
+    opened, asked = [], 0
+    for step, size in enumerate(sizes):
+        if step > 0:
+            await wait_for_stdin_line(args.hold)
+        tasks = [
+            open_one(args.host, args.port, gate, args.timeout, not args.no_request)
+            for _ in range(size)
+        ]
+        opened += [w for w in await asyncio.gather(*tasks) if w is not None]
+        asked += size
+        word = "ready" if step == len(sizes) - 1 else "half"
+        print(f"{word} {len(opened)} {asked - len(opened)}", flush=True)
     await wait_for_stdin_close(args.hold)
     for writer in opened:
         writer.close()
