@@ -112,7 +112,8 @@ pub(crate) fn generate_request_id() -> HeaderValue {
 
 /// Who sent a request and how, for the forwarding headers.
 pub(crate) struct Forwarding<'a> {
-    pub peer: IpAddr,
+    /// The peer's address, rendered once per connection.
+    pub peer: &'a HeaderValue,
     /// The peer is a trusted proxy: its forwarding headers are kept and appended to.
     pub trusted: bool,
     pub proto: &'static str,
@@ -121,23 +122,26 @@ pub(crate) struct Forwarding<'a> {
     pub via: &'a HeaderValue,
 }
 
+/// A peer address as a header value, made once per connection.
+pub(crate) fn peer_value(peer: IpAddr) -> HeaderValue {
+    HeaderValue::try_from(peer.to_string()).unwrap_or_else(|_| HeaderValue::from_static("unknown"))
+}
+
 /// Sets `X-Forwarded-For/Proto/Host` and appends to `Via`.
 pub(crate) fn add_forwarding(headers: &mut HeaderMap, f: &Forwarding<'_>) {
-    let peer = f.peer.to_string();
-    let forwarded_for = match headers.get_all(X_FORWARDED_FOR).iter().next() {
+    let appended = match headers.get(X_FORWARDED_FOR) {
         Some(_) if f.trusted => {
             let prior: Vec<&str> = headers
                 .get_all(X_FORWARDED_FOR)
                 .iter()
                 .filter_map(|v| v.to_str().ok())
                 .collect();
-            format!("{}, {peer}", prior.join(", "))
+            let peer = f.peer.to_str().unwrap_or("");
+            HeaderValue::try_from(format!("{}, {peer}", prior.join(", "))).ok()
         }
-        _ => peer,
+        _ => None,
     };
-    if let Ok(value) = HeaderValue::try_from(forwarded_for) {
-        headers.insert(X_FORWARDED_FOR, value);
-    }
+    headers.insert(X_FORWARDED_FOR, appended.unwrap_or_else(|| f.peer.clone()));
     if !(f.trusted && headers.contains_key(X_FORWARDED_PROTO)) {
         headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(f.proto));
     }
@@ -212,7 +216,7 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(X_FORWARDED_FOR, HeaderValue::from_static("6.6.6.6"));
         let mut f = Forwarding {
-            peer: "10.0.0.9".parse().unwrap(),
+            peer: &peer_value("10.0.0.9".parse().unwrap()),
             trusted: false,
             proto: "http",
             host: None,

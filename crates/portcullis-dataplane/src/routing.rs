@@ -2,14 +2,15 @@
 //! `*.suffix`, then any host — and within a host, the longest `path_prefix`. A request
 //! that no route of a more specific host matches falls through to less specific hosts.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use portcullis_config::{HostMatch, Route};
 
 /// The routes of one listener, indexed for lookup. Built once per configuration.
 #[derive(Debug, Default)]
 pub(crate) struct RouteTable {
-    exact: HashMap<Box<str>, PathTable>,
+    /// A fast hash: the keys are the config's, so a hostile `Host` cannot crowd them.
+    exact: FxHashMap<Box<str>, PathTable>,
     /// Longest suffix first, each stored as `.example.com`.
     suffixes: Vec<(Box<str>, PathTable)>,
     any: PathTable,

@@ -2,7 +2,7 @@
 //! one validated config and published with a single atomic store. A request loads it
 //! once and finishes on it, whatever reloads happen meanwhile.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,7 +23,8 @@ pub struct Snapshot {
     pub generation: u64,
     /// Clusters by position; routes refer to them by index.
     pub clusters: Vec<Arc<Cluster>>,
-    pub(crate) listeners: HashMap<String, ListenerView>,
+    /// Keyed with a fast hash: the keys come from the config, lookups run per request.
+    pub(crate) listeners: FxHashMap<String, ListenerView>,
     pub(crate) identity: ProxyIdentity,
     pub(crate) proxy_status: ProxyStatusMode,
     pub(crate) expose_next_hop: bool,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use bytes::BytesMut;
 use http::Method;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio::time::{timeout_at, Instant};
 use tokio_util::sync::CancellationToken;
@@ -19,8 +19,6 @@ use crate::{Cause, RequestBody, Shared};
 
 /// Initial read buffer; grows up to `max_header_bytes` for a head.
 const READ_BUFFER: usize = 4096;
-/// Response bytes gathered before a write.
-const WRITE_BUFFER: usize = 4096;
 
 /// A reader that can wait for data without a buffer, so an idle keep-alive
 /// connection holds no buffer memory.
@@ -55,8 +53,7 @@ pub(crate) async fn serve<R, W>(
             Ok(Some(head)) => head,
             Ok(None) => break,
             Err(rejection) => {
-                let mut out = BufWriter::with_capacity(WRITE_BUFFER, &mut writer);
-                Box::pin(reject(&shared, &conn, &mut out, rejection)).await;
+                Box::pin(reject(&shared, &conn, &mut writer, rejection)).await;
                 break;
             }
         };
@@ -146,8 +143,6 @@ where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
-    // Per exchange, so an idle connection keeps no write buffer.
-    let writer = &mut BufWriter::with_capacity(WRITE_BUFFER, writer);
     let Head {
         request,
         framing,
@@ -157,8 +152,11 @@ where
     let limit = conn.limits.max_body_bytes;
     let too_large = matches!(framing, BodyFraming::Length(n) if limit.is_some_and(|l| n > l));
     if expects_continue && framing != BodyFraming::None && !too_large {
-        let sent = writer.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await;
-        if sent.is_err() || writer.flush().await.is_err() {
+        if writer
+            .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+            .await
+            .is_err()
+        {
             return false;
         }
     }
@@ -230,7 +228,7 @@ fn channel(
 async fn reject<W: AsyncWrite + Unpin>(
     shared: &Shared,
     conn: &ConnInfo,
-    writer: &mut BufWriter<W>,
+    writer: &mut W,
     rejection: Rejection,
 ) {
     let snapshot = shared.snapshot.load();

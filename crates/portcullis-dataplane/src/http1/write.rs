@@ -7,7 +7,9 @@ use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{Response, StatusCode, Version};
 use http_body::Body;
 use http_body_util::BodyExt;
-use tokio::io::{AsyncWrite, AsyncWriteExt, BufWriter};
+use std::io::Write as _;
+
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use crate::access_log::LoggedBody;
 
@@ -39,27 +41,35 @@ enum Framing {
     UntilClose,
 }
 
-/// Writes `response`; body errors and slow clients end the connection.
+/// Body pieces up to this size go out in the same write as what precedes them.
+const COALESCE: usize = 16 * 1024;
+
+/// Writes `response`; body errors and slow clients end the connection. The head and
+/// a small body leave in one write, with no buffer kept between responses.
 pub(crate) async fn write_response<W: AsyncWrite + Unpin>(
-    out: &mut BufWriter<W>,
+    out: &mut W,
     response: Response<LoggedBody>,
     answering: Answering,
 ) -> Written {
     let (parts, mut body) = response.into_parts();
     let framing = framing(&parts, &body, answering);
     let keep_alive = answering.keep_alive && framing != Framing::UntilClose;
-    let mut head = Vec::with_capacity(256);
-    encode_head(&mut head, &parts, framing, keep_alive, answering.version);
-    let wrote = tokio::time::timeout(answering.write_timeout, out.write_all(&head)).await;
-    if !matches!(wrote, Ok(Ok(()))) {
-        return Written::Close;
-    }
+    let mut pending = Vec::with_capacity(512);
+    encode_head(&mut pending, &parts, framing, keep_alive, answering.version);
     let complete = match framing {
-        Framing::Empty => true,
-        _ => write_body(out, &mut body, framing, answering.write_timeout).await,
+        Framing::Empty => send(out, &mut pending, answering.write_timeout).await,
+        _ => {
+            write_body(
+                out,
+                &mut pending,
+                &mut body,
+                framing,
+                answering.write_timeout,
+            )
+            .await
+        }
     };
-    let flushed = tokio::time::timeout(answering.write_timeout, out.flush()).await;
-    if complete && keep_alive && matches!(flushed, Ok(Ok(()))) {
+    if complete && keep_alive {
         Written::KeepAlive
     } else {
         Written::Close
@@ -133,9 +143,12 @@ fn encode_head(
     head.extend_from_slice(b"\r\n");
 }
 
-/// Copies the body; `false` if it could not be delivered whole.
+/// Copies the body after what `pending` holds; `false` if it could not be
+/// delivered whole. Each piece is written as it arrives: a streamed response must not
+/// wait in our buffer.
 async fn write_body<W: AsyncWrite + Unpin>(
-    out: &mut BufWriter<W>,
+    out: &mut W,
+    pending: &mut Vec<u8>,
     body: &mut LoggedBody,
     framing: Framing,
     timeout: Duration,
@@ -154,39 +167,62 @@ async fn write_body<W: AsyncWrite + Unpin>(
             continue;
         }
         written += data.len() as u64;
-        if let Framing::Length(n) = framing {
-            if written > n {
-                return false; // more than declared: never let it run into the next response
-            }
+        if matches!(framing, Framing::Length(n) if written > n) {
+            return false; // more than declared: never let it run into the next response
         }
-        let sent = tokio::time::timeout(timeout, write_chunk(out, data, framing)).await;
-        if !matches!(sent, Ok(Ok(()))) {
+        if !write_piece(out, pending, &data, framing == Framing::Chunked, timeout).await {
             return false;
         }
     }
     match framing {
-        Framing::Length(n) => written == n,
+        Framing::Length(n) if written != n => false,
         Framing::Chunked => {
-            let end = tokio::time::timeout(timeout, out.write_all(b"0\r\n\r\n")).await;
-            matches!(end, Ok(Ok(())))
+            pending.extend_from_slice(b"0\r\n\r\n");
+            send(out, pending, timeout).await
         }
-        _ => true,
+        _ => send(out, pending, timeout).await,
     }
 }
 
-async fn write_chunk<W: AsyncWrite + Unpin>(
-    out: &mut BufWriter<W>,
-    data: Bytes,
-    framing: Framing,
-) -> std::io::Result<()> {
-    if framing == Framing::Chunked {
-        out.write_all(format!("{:x}\r\n", data.len()).as_bytes())
-            .await?;
-        out.write_all(&data).await?;
-        out.write_all(b"\r\n").await?;
-    } else {
-        out.write_all(&data).await?;
+/// One body piece, chunk-framed when `chunked`: a small one joins `pending` in one
+/// write, a large one follows it straight from its own buffer.
+async fn write_piece<W: AsyncWrite + Unpin>(
+    out: &mut W,
+    pending: &mut Vec<u8>,
+    data: &Bytes,
+    chunked: bool,
+    timeout: Duration,
+) -> bool {
+    if chunked {
+        let _ = write!(pending, "{:x}\r\n", data.len());
     }
-    // Deliver as it arrives: a streamed response must not wait in our buffer.
-    out.flush().await
+    if data.len() <= COALESCE {
+        pending.extend_from_slice(data);
+    } else {
+        if !send(out, pending, timeout).await {
+            return false;
+        }
+        let sent = tokio::time::timeout(timeout, out.write_all(data)).await;
+        if !matches!(sent, Ok(Ok(()))) {
+            return false;
+        }
+    }
+    if chunked {
+        pending.extend_from_slice(b"\r\n");
+    }
+    send(out, pending, timeout).await
+}
+
+/// Writes and empties `pending`; `false` when the client does not take it in time.
+async fn send<W: AsyncWrite + Unpin>(
+    out: &mut W,
+    pending: &mut Vec<u8>,
+    timeout: Duration,
+) -> bool {
+    if pending.is_empty() {
+        return true;
+    }
+    let sent = tokio::time::timeout(timeout, out.write_all(pending)).await;
+    pending.clear();
+    matches!(sent, Ok(Ok(())))
 }

@@ -25,6 +25,8 @@ use crate::{Cause, RequestBody, ResponseBody, Shared};
 pub(crate) struct ConnInfo {
     pub listener: Arc<str>,
     pub peer: SocketAddr,
+    /// `peer`'s IP as a header value, for `X-Forwarded-For`.
+    pub peer_value: HeaderValue,
     pub limits: ConnLimits,
 }
 

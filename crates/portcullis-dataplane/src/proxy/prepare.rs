@@ -39,8 +39,8 @@ pub(super) fn prepare_upstream(
     let peer = conn.peer.ip();
     let host = headers.get(HOST).cloned();
     let forwarding = Forwarding {
-        peer,
         trusted: view.trusted_proxies.iter().any(|net| net.contains(&peer)),
+        peer: &conn.peer_value,
         proto: "http",
         host: host.as_ref(),
         via,

@@ -28,9 +28,11 @@ pub(crate) async fn serve(
             None => return, // the listener was removed meanwhile
         }
     };
+    let peer_value = crate::headers::peer_value(peer.ip());
     let conn = ConnInfo {
         listener,
         peer,
+        peer_value,
         limits,
     };
     let mut buf = BytesMut::new();
