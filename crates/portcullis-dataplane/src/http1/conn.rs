@@ -151,14 +151,15 @@ where
     } = head;
     let limit = conn.limits.max_body_bytes;
     let too_large = matches!(framing, BodyFraming::Length(n) if limit.is_some_and(|l| n > l));
-    if expects_continue && framing != BodyFraming::None && !too_large {
-        if writer
+    let wants_continue = expects_continue && framing != BodyFraming::None && !too_large;
+    let continued = async {
+        writer
             .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
             .await
-            .is_err()
-        {
-            return false;
-        }
+            .is_ok()
+    };
+    if wants_continue && !continued.await {
+        return false;
     }
     let answering = Answering {
         version: request.version(),
