@@ -16,4 +16,9 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
+# The deployment artifacts (systemd unit, container, Kubernetes, Grafana, alert rules)
+# are checked with their own tools and against the real binary.
+cargo build --locked -p portcullis
+PORTCULLIS_BIN=target/debug/portcullis deploy/test.sh --install
+
 cargo test --workspace --locked "$@"
