@@ -19,6 +19,6 @@ fi
 # The deployment artifacts (systemd unit, container, Kubernetes, Grafana, alert rules)
 # are checked with their own tools and against the real binary.
 cargo build --locked -p portcullis
-PORTCULLIS_BIN=target/debug/portcullis deploy/test.sh --install
+PORTCULLIS_BIN="$PWD/target/debug/portcullis" deploy/test.sh --install
 
 cargo test --workspace --locked "$@"
