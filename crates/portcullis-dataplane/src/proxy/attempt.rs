@@ -24,29 +24,39 @@ pub(super) struct Attempts {
 }
 
 impl Attempts {
-    /// Buffers the body when retries are on and it is at most `max_retry_body_bytes`.
-    pub(super) async fn new(request: Request<RequestBody>, retry: &Retry) -> Result<Self, Cause> {
+    /// Attempts that need no buffering: retries off, a body too large to keep, or no
+    /// body at all. Otherwise the request comes back, for [`Attempts::buffered`].
+    pub(super) fn without_buffering(
+        request: Request<RequestBody>,
+        retry: &Retry,
+    ) -> Result<Self, Request<RequestBody>> {
         let idempotent = is_idempotent(request.method());
+        let empty = request.body().is_end_stream();
         let declared = request
             .headers()
             .get(CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-        let small = request.body().is_end_stream()
-            || declared.is_some_and(|n| n <= retry.max_retry_body_bytes);
-        if retry.attempts == 0 || !small {
-            return Ok(Self {
-                pending: Some(request),
-                sent: None,
-                replay: None,
-                idempotent,
-            });
+        let keepable = declared.is_some_and(|n| n <= retry.max_retry_body_bytes);
+        if retry.attempts > 0 && !empty && keepable {
+            return Err(request);
         }
+        let replay = (retry.attempts > 0 && empty).then(Bytes::new);
+        Ok(Self {
+            pending: Some(request),
+            sent: None,
+            replay,
+            idempotent,
+        })
+    }
+
+    /// Reads the whole (small) body so that it can be sent again.
+    pub(super) async fn buffered(
+        request: Request<RequestBody>,
+        retry: &Retry,
+    ) -> Result<Self, Cause> {
+        let idempotent = is_idempotent(request.method());
         let (parts, body) = request.into_parts();
-        let bytes = if body.is_end_stream() {
-            Bytes::new()
-        } else {
-            Box::pin(collect(body, retry.max_retry_body_bytes)).await?
-        };
+        let bytes = collect(body, retry.max_retry_body_bytes).await?;
         let pending = Request::from_parts(parts, RequestBody::full(bytes.clone()));
         Ok(Self {
             pending: Some(pending),

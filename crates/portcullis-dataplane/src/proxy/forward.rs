@@ -65,7 +65,13 @@ pub(super) async fn forward(
     };
     let key = cluster.select_key(request.headers(), conn.peer.ip());
     prepare_upstream(snapshot, view, conn, &mut request, request_id);
-    let mut attempts = Attempts::new(request, &cluster.retry).await.map_err(fail)?;
+    let mut attempts = match Attempts::without_buffering(request, &cluster.retry) {
+        Ok(attempts) => attempts,
+        // Boxed: the rarer path with a body to keep, so its state stays out of the rest.
+        Err(request) => Box::pin(Attempts::buffered(request, &cluster.retry))
+            .await
+            .map_err(fail)?,
+    };
     let mut forwarder = Forwarder {
         cluster,
         accept: &accept,
@@ -141,15 +147,16 @@ impl Forwarder<'_> {
                 return self.after_error(error, attempts, last, true);
             }
         };
-        match upstream::exchange(
+        // Boxed: its state would otherwise be copied into every future that awaits
+        // this one, a few kilobytes per request.
+        let exchange = upstream::exchange(
             ready,
             backend,
             &self.cluster.limits,
             request,
             backend.start_request(),
-        )
-        .await
-        {
+        );
+        match Box::pin(exchange).await {
             Ok((mut response, parts)) => {
                 attempts.sent(parts);
                 response.body_mut().hold_backend_place(cap);
