@@ -24,29 +24,29 @@ pub(super) struct Attempts {
 }
 
 impl Attempts {
-    /// Attempts that need no buffering: retries off, a body too large to keep, or no
-    /// body at all. Otherwise the request comes back, for [`Attempts::buffered`].
-    pub(super) fn without_buffering(
-        request: Request<RequestBody>,
-        retry: &Retry,
-    ) -> Result<Self, Request<RequestBody>> {
-        let idempotent = is_idempotent(request.method());
-        let empty = request.body().is_end_stream();
+    /// Whether the body should be read whole first, so that it can be sent again:
+    /// retries on, a body, and a declared length within `max_retry_body_bytes`.
+    pub(super) fn needs_buffering(request: &Request<RequestBody>, retry: &Retry) -> bool {
         let declared = request
             .headers()
             .get(CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
         let keepable = declared.is_some_and(|n| n <= retry.max_retry_body_bytes);
-        if retry.attempts > 0 && !empty && keepable {
-            return Err(request);
-        }
+        retry.attempts > 0 && !request.body().is_end_stream() && keepable
+    }
+
+    /// Attempts with nothing to buffer: no body (it can always be sent again), or one
+    /// that streams through once.
+    pub(super) fn unbuffered(request: Request<RequestBody>, retry: &Retry) -> Self {
+        let idempotent = is_idempotent(request.method());
+        let empty = request.body().is_end_stream();
         let replay = (retry.attempts > 0 && empty).then(Bytes::new);
-        Ok(Self {
+        Self {
             pending: Some(request),
             sent: None,
             replay,
             idempotent,
-        })
+        }
     }
 
     /// Reads the whole (small) body so that it can be sent again.

@@ -65,12 +65,13 @@ pub(super) async fn forward(
     };
     let key = cluster.select_key(request.headers(), conn.peer.ip());
     prepare_upstream(snapshot, view, conn, &mut request, request_id);
-    let mut attempts = match Attempts::without_buffering(request, &cluster.retry) {
-        Ok(attempts) => attempts,
-        // Boxed: the rarer path with a body to keep, so its state stays out of the rest.
-        Err(request) => Box::pin(Attempts::buffered(request, &cluster.retry))
+    let mut attempts = if Attempts::needs_buffering(&request, &cluster.retry) {
+        // Boxed: the rarer path, so its state stays out of every request's future.
+        Box::pin(Attempts::buffered(request, &cluster.retry))
             .await
-            .map_err(fail)?,
+            .map_err(fail)?
+    } else {
+        Attempts::unbuffered(request, &cluster.retry)
     };
     let mut forwarder = Forwarder {
         cluster,
