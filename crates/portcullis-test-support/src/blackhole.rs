@@ -85,15 +85,21 @@ pub fn try_unaccepting_listener() -> io::Result<BlackHole> {
 
 /// A loopback address on which nothing listens, so connects are refused.
 ///
-/// It binds `127.0.0.1:0` and releases the port; another process could take
-/// the port again, which is unlikely within a test.
+/// It binds a free port below the ephemeral range and releases it, so the tests'
+/// own port-0 sockets never reuse it; another process could, which is unlikely.
 ///
 /// # Panics
 /// If binding a loopback socket fails.
 pub fn closed_port() -> SocketAddr {
-    let bound = TcpListener::bind(("127.0.0.1", 0)).and_then(|l| l.local_addr());
-    match bound {
-        Ok(addr) => addr,
-        Err(e) => panic!("closed_port: cannot bind 127.0.0.1:0: {e}"),
+    // Below the kernel's ephemeral range (32768 and up by default), so no socket bound
+    // to port 0 elsewhere in the test run can be handed this port afterwards.
+    for _ in 0..1000 {
+        let port = fastrand::u16(20_000..32_000);
+        if let Ok(listener) = TcpListener::bind(("127.0.0.1", port)) {
+            if let Ok(addr) = listener.local_addr() {
+                return addr;
+            }
+        }
     }
+    panic!("closed_port: no free loopback port in 20000..32000")
 }
