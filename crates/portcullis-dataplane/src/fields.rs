@@ -1,5 +1,8 @@
 //! Header fields straight from a parsed head's bytes: values share the head's buffer
-//! instead of being copied one allocation each.
+//! instead of being copied one allocation each, and nothing is zeroed up front (a head
+//! is parsed twice per request; zeroing room for 128 fields each time adds up).
+
+use std::mem::MaybeUninit;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue};
@@ -12,27 +15,32 @@ pub(crate) const MAX_FIELDS: usize = 128;
 const ROOM_TO_ADD: usize = 8;
 
 /// Where one field sits in the head: name and value as offsets.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct FieldSpan {
     name: (usize, usize),
     value: (usize, usize),
 }
 
+/// Up to `MAX_FIELDS` spans, inline.
+pub(crate) type Spans = arrayvec::ArrayVec<FieldSpan, MAX_FIELDS>;
+
+/// Room for httparse to parse `MAX_FIELDS` headers into, left uninitialised.
+pub(crate) fn header_slots<'b>() -> [MaybeUninit<httparse::Header<'b>>; MAX_FIELDS] {
+    [const { MaybeUninit::uninit() }; MAX_FIELDS]
+}
+
 /// The spans of `fields`, which httparse parsed out of `head`.
-pub(crate) fn spans(
-    head: &[u8],
-    fields: &[httparse::Header<'_>],
-    out: &mut [FieldSpan; MAX_FIELDS],
-) -> usize {
+pub(crate) fn spans(head: &[u8], fields: &[httparse::Header<'_>]) -> Spans {
     let base = head.as_ptr() as usize;
     let offset = |s: &[u8]| (s.as_ptr() as usize - base, s.len());
-    for (span, field) in out.iter_mut().zip(fields) {
-        *span = FieldSpan {
+    fields
+        .iter()
+        .take(MAX_FIELDS)
+        .map(|field| FieldSpan {
             name: offset(field.name.as_bytes()),
             value: offset(field.value),
-        };
-    }
-    fields.len().min(MAX_FIELDS)
+        })
+        .collect()
 }
 
 /// The header map of a frozen head; `None` if a name or value is not valid.

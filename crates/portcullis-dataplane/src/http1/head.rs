@@ -4,14 +4,11 @@ use bytes::{Bytes, BytesMut};
 use http::header::{CONTENT_LENGTH, EXPECT, HOST, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderValue, Method, Request, Uri, Version};
 
-use crate::fields::{self, FieldSpan, MAX_FIELDS};
+use crate::fields;
 use crate::Cause;
 
 /// The client connection preface of HTTP/2 with prior knowledge.
 pub(crate) const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-
-/// Most header lines a request may carry.
-const MAX_HEADERS: usize = fields::MAX_FIELDS;
 
 /// How the request body is framed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,9 +54,9 @@ pub(crate) fn is_h2_preface(buf: &[u8]) -> Option<bool> {
 /// Parses a complete head from the front of `buf`, consuming it. `Ok(None)` means more
 /// bytes are needed; the caller enforces `max_header_bytes` and the timeouts.
 pub(crate) fn parse(buf: &mut BytesMut) -> Result<Option<Head>, Rejection> {
-    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut parsed = httparse::Request::new(&mut slots);
-    let len = match parsed.parse(buf) {
+    let mut slots = fields::header_slots();
+    let mut parsed = httparse::Request::new(&mut []);
+    let len = match parsed.parse_with_uninit_headers(buf, &mut slots) {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(httparse::Error::TooManyHeaders) => {
@@ -70,8 +67,7 @@ pub(crate) fn parse(buf: &mut BytesMut) -> Result<Option<Head>, Rejection> {
         }
         Err(_) => return Err(Rejection::bad(None)),
     };
-    let mut spans = [FieldSpan::default(); MAX_FIELDS];
-    let count = fields::spans(buf, parsed.headers, &mut spans);
+    let spans = fields::spans(buf, parsed.headers);
     let method = Method::from_bytes(parsed.method.unwrap_or("").as_bytes());
     let version = if parsed.version == Some(0) {
         Version::HTTP_10
@@ -83,7 +79,7 @@ pub(crate) fn parse(buf: &mut BytesMut) -> Result<Option<Head>, Rejection> {
     let path_range = path_start..path_start + path.len();
     let head_bytes = buf.split_to(len).freeze();
     let mut headers =
-        fields::header_map(&head_bytes, &spans[..count]).ok_or_else(|| Rejection::bad(None))?;
+        fields::header_map(&head_bytes, &spans).ok_or_else(|| Rejection::bad(None))?;
     let accept = headers.get(http::header::ACCEPT).cloned();
     let bad = || Rejection::bad(accept.as_ref());
     let method = method.map_err(|_| bad())?;

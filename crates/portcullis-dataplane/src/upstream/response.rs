@@ -9,13 +9,11 @@ use tokio::io::AsyncReadExt;
 
 use super::conn::UpstreamConn;
 use super::UpstreamError;
-use crate::fields::{self, FieldSpan, MAX_FIELDS};
+use crate::fields;
 use crate::Cause;
 
 /// Largest response head accepted.
 const MAX_HEAD: usize = 64 * 1024;
-/// Most header lines a response may carry.
-const MAX_HEADERS: usize = fields::MAX_FIELDS;
 
 /// How the response body is framed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,9 +78,13 @@ pub(crate) async fn read_head(
 /// Parses a complete head from the front of the buffer, consuming it.
 fn parse(conn: &mut UpstreamConn, method: &Method) -> Result<Option<Head>, UpstreamError> {
     let invalid = |why: &str| UpstreamError::new(Cause::InvalidResponse, why.to_owned());
-    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut parsed = httparse::Response::new(&mut slots);
-    let len = match parsed.parse(&conn.buf) {
+    let mut slots = fields::header_slots();
+    let mut parsed = httparse::Response::new(&mut []);
+    let len = match httparse::ParserConfig::default().parse_response_with_uninit_headers(
+        &mut parsed,
+        &conn.buf,
+        &mut slots,
+    ) {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(e) => return Err(invalid(&format!("not valid HTTP: {e}"))),
@@ -96,11 +98,9 @@ fn parse(conn: &mut UpstreamConn, method: &Method) -> Result<Option<Head>, Upstr
     } else {
         Version::HTTP_11
     };
-    let mut spans = [FieldSpan::default(); MAX_FIELDS];
-    let count = fields::spans(&conn.buf, parsed.headers, &mut spans);
+    let spans = fields::spans(&conn.buf, parsed.headers);
     let head = conn.buf.split_to(len).freeze();
-    let headers =
-        fields::header_map(&head, &spans[..count]).ok_or_else(|| invalid("bad header"))?;
+    let headers = fields::header_map(&head, &spans).ok_or_else(|| invalid("bad header"))?;
     let framing = framing(&headers, status, method)?;
     let keep_alive =
         framing != BodyFraming::UntilClose && crate::headers::keeps_alive(&headers, version);
