@@ -54,7 +54,7 @@ pub(crate) fn is_h2_preface(buf: &[u8]) -> Option<bool> {
 /// Parses a complete head from the front of `buf`, consuming it. `Ok(None)` means more
 /// bytes are needed; the caller enforces `max_header_bytes` and the timeouts.
 pub(crate) fn parse(buf: &mut BytesMut) -> Result<Option<Head>, Rejection> {
-    let mut slots = fields::header_slots();
+    let mut slots = fields::header_slots!();
     let mut parsed = httparse::Request::new(&mut []);
     let len = match parsed.parse_with_uninit_headers(buf, &mut slots) {
         Ok(httparse::Status::Complete(len)) => len,
@@ -67,7 +67,8 @@ pub(crate) fn parse(buf: &mut BytesMut) -> Result<Option<Head>, Rejection> {
         }
         Err(_) => return Err(Rejection::bad(None)),
     };
-    let spans = fields::spans(buf, parsed.headers);
+    let mut spans = fields::Spans::new();
+    fields::spans(buf, parsed.headers, &mut spans);
     let method = Method::from_bytes(parsed.method.unwrap_or("").as_bytes());
     let version = if parsed.version == Some(0) {
         Version::HTTP_10

@@ -78,7 +78,7 @@ pub(crate) async fn read_head(
 /// Parses a complete head from the front of the buffer, consuming it.
 fn parse(conn: &mut UpstreamConn, method: &Method) -> Result<Option<Head>, UpstreamError> {
     let invalid = |why: &str| UpstreamError::new(Cause::InvalidResponse, why.to_owned());
-    let mut slots = fields::header_slots();
+    let mut slots = fields::header_slots!();
     let mut parsed = httparse::Response::new(&mut []);
     let len = match httparse::ParserConfig::default().parse_response_with_uninit_headers(
         &mut parsed,
@@ -98,7 +98,8 @@ fn parse(conn: &mut UpstreamConn, method: &Method) -> Result<Option<Head>, Upstr
     } else {
         Version::HTTP_11
     };
-    let spans = fields::spans(&conn.buf, parsed.headers);
+    let mut spans = fields::Spans::new();
+    fields::spans(&conn.buf, parsed.headers, &mut spans);
     let head = conn.buf.split_to(len).freeze();
     let headers = fields::header_map(&head, &spans).ok_or_else(|| invalid("bad header"))?;
     let framing = framing(&headers, status, method)?;
