@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::body::{pump, Input, PumpEnd};
 use super::head::{self, BodyFraming, Head, Rejection};
-use super::write::{write_response, Answering, Written};
+use super::write::{write_response, Answering, TryWrite, Written};
 use crate::access_log::{LoggedBody, RequestLog};
 use crate::proxy::{self, ConnInfo, Failure};
 use crate::{Cause, RequestBody, Shared};
@@ -45,7 +45,7 @@ pub(crate) async fn serve<R, W>(
     shutdown: CancellationToken,
 ) where
     R: AsyncRead + Readable + Unpin,
-    W: AsyncWrite + Unpin,
+    W: AsyncWrite + TryWrite + Unpin,
 {
     let mut first = true;
     loop {
@@ -141,7 +141,7 @@ async fn exchange<R, W>(
 ) -> bool
 where
     R: AsyncRead + Unpin,
-    W: AsyncWrite + Unpin,
+    W: AsyncWrite + TryWrite + Unpin,
 {
     let Head {
         request,
@@ -226,7 +226,7 @@ fn channel(
 }
 
 /// Answers a head that cannot be served, then the connection closes.
-async fn reject<W: AsyncWrite + Unpin>(
+async fn reject<W: AsyncWrite + TryWrite + Unpin>(
     shared: &Shared,
     conn: &ConnInfo,
     writer: &mut W,

@@ -41,12 +41,31 @@ enum Framing {
     UntilClose,
 }
 
+/// A writer that can try a write without waiting, so the usual write that the socket
+/// takes at once needs no timer.
+pub(crate) trait TryWrite {
+    /// Writes what the socket takes now; `WouldBlock` when it takes nothing.
+    fn try_write(&self, buf: &[u8]) -> std::io::Result<usize>;
+}
+
+impl TryWrite for tokio::net::tcp::OwnedWriteHalf {
+    fn try_write(&self, buf: &[u8]) -> std::io::Result<usize> {
+        tokio::net::tcp::OwnedWriteHalf::try_write(self, buf)
+    }
+}
+
+impl<W: TryWrite> TryWrite for &mut W {
+    fn try_write(&self, buf: &[u8]) -> std::io::Result<usize> {
+        (**self).try_write(buf)
+    }
+}
+
 /// Body pieces up to this size go out in the same write as what precedes them.
 const COALESCE: usize = 16 * 1024;
 
 /// Writes `response`; body errors and slow clients end the connection. The head and
 /// a small body leave in one write, with no buffer kept between responses.
-pub(crate) async fn write_response<W: AsyncWrite + Unpin>(
+pub(crate) async fn write_response<W: AsyncWrite + TryWrite + Unpin>(
     out: &mut W,
     response: Response<LoggedBody>,
     answering: Answering,
@@ -146,7 +165,7 @@ fn encode_head(
 /// Copies the body after what `pending` holds; `false` if it could not be
 /// delivered whole. Each piece is written as it arrives: a streamed response must not
 /// wait in our buffer.
-async fn write_body<W: AsyncWrite + Unpin>(
+async fn write_body<W: AsyncWrite + TryWrite + Unpin>(
     out: &mut W,
     pending: &mut Vec<u8>,
     body: &mut LoggedBody,
@@ -186,7 +205,7 @@ async fn write_body<W: AsyncWrite + Unpin>(
 
 /// One body piece, chunk-framed when `chunked`: a small one joins `pending` in one
 /// write, a large one follows it straight from its own buffer.
-async fn write_piece<W: AsyncWrite + Unpin>(
+async fn write_piece<W: AsyncWrite + TryWrite + Unpin>(
     out: &mut W,
     pending: &mut Vec<u8>,
     data: &Bytes,
@@ -214,7 +233,7 @@ async fn write_piece<W: AsyncWrite + Unpin>(
 }
 
 /// Writes and empties `pending`; `false` when the client does not take it in time.
-async fn send<W: AsyncWrite + Unpin>(
+async fn send<W: AsyncWrite + TryWrite + Unpin>(
     out: &mut W,
     pending: &mut Vec<u8>,
     timeout: Duration,
@@ -222,7 +241,18 @@ async fn send<W: AsyncWrite + Unpin>(
     if pending.is_empty() {
         return true;
     }
-    let sent = tokio::time::timeout(timeout, out.write_all(pending)).await;
+    // At once when the socket takes it all (the usual case, with no timer set up),
+    // else wait up to `timeout` for the client to read the rest.
+    let written = match out.try_write(pending) {
+        Ok(n) => n,
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
+        Err(_) => return false,
+    };
+    let sent = written == pending.len()
+        || matches!(
+            tokio::time::timeout(timeout, out.write_all(&pending[written..])).await,
+            Ok(Ok(()))
+        );
     pending.clear();
-    matches!(sent, Ok(Ok(())))
+    sent
 }

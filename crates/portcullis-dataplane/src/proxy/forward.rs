@@ -108,7 +108,7 @@ impl Forwarder<'_> {
             let Some(request) = attempts.take() else {
                 return Err(Failure::new(Cause::UpstreamReset, self.accept.as_ref()));
             };
-            match self.attempt(index, request, attempts, last).await {
+            match self.attempt(index, request, attempts, last, now).await {
                 Step::Done(result) => return *result,
                 Step::Retry => {}
             }
@@ -122,9 +122,9 @@ impl Forwarder<'_> {
         request: Request<RequestBody>,
         attempts: &mut Attempts,
         last: bool,
+        now: Instant,
     ) -> Step {
         let backend = &self.cluster.members[index].backend;
-        let now = Instant::now();
         let Some(ticket) = backend.breaker.admit(now) else {
             // Lost a race for a half-open trial: pick again, within the attempts.
             return self.lost_race(request, attempts, last, Cause::CircuitOpen);
@@ -138,7 +138,7 @@ impl Forwarder<'_> {
             log.backend = Some(Arc::clone(backend));
             log.attempts = self.tried.len() as u32;
         }
-        let started = Instant::now();
+        let started = now; // a pick takes no measurable time
         let ready = match upstream::checkout(backend, &self.cluster.limits).await {
             Ok(ready) => ready,
             Err(error) => {

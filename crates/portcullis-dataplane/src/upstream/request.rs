@@ -9,6 +9,7 @@ use http::request::Parts;
 use http_body::Body;
 use http_body_util::BodyExt;
 use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
 
 use super::conn::UpstreamConn;
 use super::UpstreamError;
@@ -68,16 +69,13 @@ pub(crate) async fn write_head(
     if let Some(data) = body.in_memory() {
         conn.head.extend_from_slice(data);
     }
-    let written = tokio::time::timeout(timeout, conn.stream.write_all(&conn.head)).await;
-    let error = match written {
-        Ok(Ok(())) => {
+    match write_soon(&mut conn.stream, &conn.head, timeout).await {
+        Ok(()) => {
             body.skip_in_memory();
-            return Ok((body, framing == Framing::Chunked));
+            Ok((body, framing == Framing::Chunked))
         }
-        Ok(Err(e)) => UpstreamError::new(Cause::UpstreamReset, e.to_string()),
-        Err(_) => UpstreamError::new(Cause::ResponseTimeout, "origin does not read"),
-    };
-    Err(HeadNotSent(error, body))
+        Err(error) => Err(HeadNotSent(error, body)),
+    }
 }
 
 /// Streams the rest of the body; `chunked` adds the chunked framing.
@@ -123,12 +121,30 @@ async fn write_all(
     bytes: &[u8],
     timeout: Duration,
 ) -> Result<(), UpstreamError> {
-    match tokio::time::timeout(timeout, conn.stream.write_all(bytes)).await {
+    write_soon(&mut conn.stream, bytes, timeout).await
+}
+
+/// Writes `bytes`: at once when the socket takes them all (the usual case, with no
+/// timer set up), else waiting up to `timeout` for the origin to read the rest.
+async fn write_soon(
+    stream: &mut TcpStream,
+    bytes: &[u8],
+    timeout: Duration,
+) -> Result<(), UpstreamError> {
+    let written = match stream.try_write(bytes) {
+        Ok(n) => n,
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
+        Err(e) => return Err(UpstreamError::new(Cause::UpstreamReset, e.to_string())),
+    };
+    if written == bytes.len() {
+        return Ok(());
+    }
+    match tokio::time::timeout(timeout, stream.write_all(&bytes[written..])).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(UpstreamError::new(Cause::UpstreamReset, e.to_string())),
         Err(_) => Err(UpstreamError::new(
             Cause::ResponseTimeout,
-            "origin stopped reading the request body",
+            "the origin stopped reading the request",
         )),
     }
 }
