@@ -21,4 +21,8 @@ fi
 cargo build --locked -p portcullis
 PORTCULLIS_BIN="$PWD/target/debug/portcullis" deploy/test.sh --install
 
-cargo test --workspace --locked "$@"
+# Every test of the workspace; the last line sums up all of cargo's result lines.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --workspace --locked "$@" 2>&1 | tee "$log"
+awk '/^test result:/ { p += $4; f += $6 } END { printf "%d passed, %d failed\n", p, f }' "$log"
