@@ -84,8 +84,13 @@ impl Backend {
     pub(crate) fn start_request(self: &Arc<Self>) -> InFlight {
         self.attempts.fetch_add(1, Ordering::Relaxed);
         self.in_flight.fetch_add(1, Ordering::Relaxed);
-        self.metrics.in_flight.increment(1.0);
         InFlight(Arc::clone(self))
+    }
+
+    /// Copies the in-flight count into its gauge. Done on a tick, not per request: a
+    /// float gauge updated by every request on every worker is a contended CAS loop.
+    pub(crate) fn publish_in_flight(&self) {
+        self.metrics.in_flight.set(self.in_flight() as f64);
     }
 
     /// Requests in flight right now.
@@ -111,6 +116,5 @@ pub(crate) struct InFlight(Arc<Backend>);
 impl Drop for InFlight {
     fn drop(&mut self) {
         self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
-        self.0.metrics.in_flight.decrement(1.0);
     }
 }

@@ -237,7 +237,6 @@ async fn reject<W: AsyncWrite + TryWrite + Unpin>(
     let failure = Failure::new(rejection.cause, rejection.accept.as_ref());
     let response = proxy::generated(&snapshot, &failure, &request_id);
     proxy::count_generated(shared, &snapshot, conn, None, &failure);
-    shared.tally.request();
     if let Some(view) = snapshot.listeners.get(&*conn.listener) {
         view.metrics.request(None, failure.status.as_u16());
     }

@@ -60,6 +60,26 @@ impl<W: TryWrite> TryWrite for &mut W {
     }
 }
 
+thread_local! {
+    /// One output buffer per worker thread, lent to each response in turn: a response
+    /// that finds it lent out (another one is waiting on a slow client) makes its own.
+    static SPARE: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+fn spare_buffer() -> Vec<u8> {
+    let mut buffer = SPARE.take();
+    buffer.clear();
+    buffer.reserve(512);
+    buffer
+}
+
+fn return_buffer(buffer: Vec<u8>) {
+    // A buffer grown by a large response is not kept.
+    if buffer.capacity() <= 2 * COALESCE {
+        SPARE.set(buffer);
+    }
+}
+
 /// Body pieces up to this size go out in the same write as what precedes them.
 const COALESCE: usize = 16 * 1024;
 
@@ -73,7 +93,7 @@ pub(crate) async fn write_response<W: AsyncWrite + TryWrite + Unpin>(
     let (parts, mut body) = response.into_parts();
     let framing = framing(&parts, &body, answering);
     let keep_alive = answering.keep_alive && framing != Framing::UntilClose;
-    let mut pending = Vec::with_capacity(512);
+    let mut pending = spare_buffer();
     encode_head(&mut pending, &parts, framing, keep_alive, answering.version);
     let complete = match framing {
         Framing::Empty => send(out, &mut pending, answering.write_timeout).await,
@@ -88,6 +108,7 @@ pub(crate) async fn write_response<W: AsyncWrite + TryWrite + Unpin>(
             .await
         }
     };
+    return_buffer(pending);
     if complete && keep_alive {
         Written::KeepAlive
     } else {

@@ -76,7 +76,7 @@ pub(super) async fn forward(
     let mut forwarder = Forwarder {
         cluster,
         accept: &accept,
-        tried: Vec::new(),
+        tried: arrayvec::ArrayVec::new(),
         log,
     };
     let mut response = forwarder.run(&mut attempts, key).await?;
@@ -88,7 +88,8 @@ pub(super) async fn forward(
 struct Forwarder<'a> {
     cluster: &'a Cluster,
     accept: &'a Option<HeaderValue>,
-    tried: Vec<usize>,
+    /// Members tried so far; `attempts` is at most 10, so this stays inline.
+    tried: arrayvec::ArrayVec<usize, 16>,
     log: Option<&'a mut RequestLog>,
 }
 
@@ -103,7 +104,7 @@ impl Forwarder<'_> {
             let now = Instant::now();
             let index = pick(self.cluster, key, &self.tried, now)
                 .map_err(|u| short_circuit(self.cluster, u, self.accept))?;
-            self.tried.push(index);
+            let _ = self.tried.try_push(index);
             let last = self.tried.len() >= max_tries;
             let Some(request) = attempts.take() else {
                 return Err(Failure::new(Cause::UpstreamReset, self.accept.as_ref()));

@@ -78,7 +78,6 @@ pub(crate) async fn handle(
     if let Some(view) = snapshot.listeners.get(&*conn.listener) {
         view.metrics.request(routed, status);
     }
-    shared.tally.request();
     if let Some(cluster) = routed.and_then(|i| snapshot.clusters.get(i)) {
         cluster.tally().request();
         cluster

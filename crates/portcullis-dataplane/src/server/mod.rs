@@ -30,7 +30,7 @@ pub struct Shared {
     pub(crate) access_log: AccessLog,
     /// What outlives a snapshot; touched only when one is built.
     pub(crate) registry: Registry,
-    /// Process-wide requests and generated answers by cause.
+    /// Process-wide generated answers by cause (requests are counted per cluster).
     pub tally: crate::Tally,
 }
 
@@ -53,7 +53,8 @@ pub struct Server {
     workers: Workers,
 }
 
-/// How often idle pooled connections are checked for expiry.
+/// How often idle pooled connections are checked for expiry and the in-flight
+/// gauges refreshed.
 const POOL_SWEEP: Duration = Duration::from_secs(1);
 
 impl Server {
@@ -188,6 +189,7 @@ async fn sweep_pools(shared: Arc<Shared>) {
         let snapshot = shared.snapshot.load_full();
         for backend in snapshot.clusters.iter().flat_map(|c| c.backends()) {
             backend.pool.sweep();
+            backend.publish_in_flight();
         }
     }
 }
