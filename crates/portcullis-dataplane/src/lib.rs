@@ -11,7 +11,7 @@
 //! - `registry`: what outlives a snapshot (backend state, limits, health).
 //! - `metrics`: metric names and pre-made handles.
 //! - `upstream`: connecting, pooling and exchanging with origins.
-//! - `headers`, `response`, `cause`: what goes on the wire and why.
+//! - `headers`, `fields`, `response`, `cause`: what goes on the wire and why.
 //! - `access_log`: one line per request, written off the request path.
 //! - `snapshot`: the configuration as the request path reads it.
 
