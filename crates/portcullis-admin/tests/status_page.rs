@@ -8,9 +8,6 @@ mod common;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use common::client::get;
@@ -20,9 +17,7 @@ use http_body_util::Full;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-
-const BROWSER: &str = "chromium";
-const BROWSER_TIMEOUT: Duration = Duration::from_secs(90);
+use portcullis_test_support::headless_chromium;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn page_renders_every_backend_and_the_reload_errors() {
@@ -125,82 +120,16 @@ async fn serve_page_with_broken_api(page: Bytes) -> SocketAddr {
     addr
 }
 
-/// Runs headless chromium on `url` with `extra` arguments in a fresh profile; returns
-/// its stdout (the DOM with `--dump-dom`). Panics when chromium is missing, fails or
-/// takes longer than 90 s.
+/// Headless chromium on `url` (see `headless_chromium`), off the async runtime.
 async fn browse(url: &str, extra: &[&str]) -> String {
     let url = url.to_owned();
     let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
-    tokio::task::spawn_blocking(move || run_browser(&url, &extra))
-        .await
-        .unwrap()
-}
-
-fn run_browser(url: &str, extra: &[String]) -> String {
-    static RUNS: AtomicUsize = AtomicUsize::new(0);
-    let scratch = std::env::temp_dir().join(format!(
-        "portcullis-admin-chromium-{}-{}",
-        std::process::id(),
-        RUNS.fetch_add(1, Ordering::SeqCst)
-    ));
-    std::fs::create_dir_all(&scratch).unwrap();
-    let stdout_path = scratch.join("stdout");
-    let stderr_path = scratch.join("stderr");
-    let mut command = Command::new(BROWSER);
-    command
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--virtual-time-budget=5000",
-        ])
-        .arg(format!(
-            "--user-data-dir={}",
-            scratch.join("profile").display()
-        ))
-        .args(extra)
-        .arg(url)
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&stdout_path).unwrap())
-        .stderr(std::fs::File::create(&stderr_path).unwrap());
-    #[cfg(unix)]
-    std::os::unix::process::CommandExt::process_group(&mut command, 0);
-    let mut child = command.spawn().unwrap_or_else(|e| {
-        panic!(
-            "cannot run `{BROWSER}` ({e}): the status page test needs a real browser; \
-             install it with `apt-get install -y chromium` (scripts/test.sh does)"
-        )
-    });
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > BROWSER_TIMEOUT {
-            kill_group(child.id());
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{BROWSER} took longer than {BROWSER_TIMEOUT:?} on {url}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let stdout = std::fs::read_to_string(&stdout_path).unwrap_or_default();
-    let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
-    let _ = std::fs::remove_dir_all(&scratch);
-    assert!(status.success(), "{BROWSER} failed ({status}):\n{stderr}");
-    stdout
-}
-
-/// Ends the browser's helper processes too (they share its process group).
-fn kill_group(pid: u32) {
-    let _ = Command::new("kill")
-        .args(["-KILL", &format!("-{pid}")])
-        .status();
+    tokio::task::spawn_blocking(move || {
+        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+        headless_chromium(&url, &extra)
+    })
+    .await
+    .unwrap()
 }
 
 /// The opening `<tr ...>` tag of the row for backend `address`.

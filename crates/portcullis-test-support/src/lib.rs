@@ -34,11 +34,13 @@
 //! - `client.rs`: [`raw_exchange`] and [`RawClient`] returning [`RawResponse`].
 //! - `blackhole.rs`: [`unaccepting_listener`] (connects hang) and
 //!   [`closed_port`] (connects are refused).
+//! - `browser.rs`: [`headless_chromium`], the rendered DOM or a screenshot of a page.
 //! - `proxy.rs`: [`TestProxy`], the real data plane on ephemeral ports.
 //! - `http_io/`: HTTP/1.1 reading and framing both sides share (private).
 
 mod action;
 mod blackhole;
+mod browser;
 mod client;
 mod http_io;
 mod origin;
@@ -48,6 +50,7 @@ mod script;
 
 pub use action::{stream_pattern, Action, Response, STREAM_PATTERN};
 pub use blackhole::{closed_port, try_unaccepting_listener, unaccepting_listener, BlackHole};
+pub use browser::headless_chromium;
 pub use client::{raw_exchange, RawClient, RawResponse, DEFAULT_TIMEOUT};
 pub use origin::FakeOrigin;
 pub use proxy::TestProxy;

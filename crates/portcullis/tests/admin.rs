@@ -7,11 +7,12 @@ mod common;
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{temp_dir, Portcullis};
-use portcullis_test_support::{raw_exchange, Action, FakeOrigin, RawResponse, Script};
+use portcullis_test_support::{
+    headless_chromium, raw_exchange, Action, FakeOrigin, RawResponse, Script,
+};
 use prometheus_parse::{Scrape, Value};
 
 const T: Duration = Duration::from_secs(10);
@@ -226,7 +227,7 @@ async fn metrics_status_and_reload_show_the_real_process() {
 /// The live status page in headless Chromium: every backend with its real state.
 fn status_page_in_a_browser(admin: SocketAddr, expected: &[(&str, &str)]) {
     let url = format!("http://{admin}/status");
-    let dom = chromium(&url, &["--dump-dom"]);
+    let dom = headless_chromium(&url, &["--dump-dom"]);
     for (backend, health) in expected {
         let at = dom
             .find(&format!("data-backend=\"{backend}\""))
@@ -238,7 +239,7 @@ fn status_page_in_a_browser(admin: SocketAddr, expected: &[(&str, &str)]) {
         );
     }
     let shot = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/status-page-live.png");
-    chromium(
+    headless_chromium(
         &url,
         &[
             "--window-size=1280,900",
@@ -248,32 +249,4 @@ fn status_page_in_a_browser(admin: SocketAddr, expected: &[(&str, &str)]) {
     assert!(std::fs::metadata(&shot)
         .map(|m| m.len() > 10_000)
         .unwrap_or(false));
-}
-
-fn chromium(url: &str, extra: &[&str]) -> String {
-    let profile = temp_dir(&format!("chromium-{}", extra.len()));
-    let out = Command::new("chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--virtual-time-budget=5000",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(extra)
-        .arg(url)
-        .stdin(Stdio::null())
-        .output()
-        .expect("chromium is installed (scripts/test.sh installs it)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
