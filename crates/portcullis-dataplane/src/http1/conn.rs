@@ -99,8 +99,9 @@ async fn read_head<R: AsyncRead + Readable + Unpin>(
             () = shutdown.cancelled() => return Ok(None),
         }
         buf.reserve(READ_BUFFER);
-        match reader.read_buf(buf).await {
-            Ok(n) if n > 0 => {}
+        // Readiness can be spurious: the read itself is bounded too.
+        match tokio::time::timeout(wait, reader.read_buf(buf)).await {
+            Ok(Ok(n)) if n > 0 => {}
             _ => return Ok(None),
         }
     }
