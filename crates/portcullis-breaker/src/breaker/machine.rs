@@ -184,20 +184,8 @@ impl Machine {
     /// A result of a trial request admitted while half-open in `episode`.
     pub(crate) fn record_trial(&self, episode: u32, success: bool, now: Instant) {
         let nanos = self.clock.nanos(now);
-        let mut word = self.state.load(Acquire);
-        loop {
-            let State::HalfOpen {
-                episode: current,
-                taken,
-                succeeded,
-            } = State::decode(word)
-            else {
-                return;
-            };
-            if current != episode {
-                return;
-            }
-            let next = if !success {
+        let next = self.update_half_open(episode, |taken, succeeded| {
+            Some(if !success {
                 State::Open {
                     episode,
                     until_ms: self.deadline_ms(nanos),
@@ -213,16 +201,32 @@ impl Machine {
                     taken,
                     succeeded: succeeded + 1,
                 }
-            };
-            match self.cas(word, next) {
-                Ok(()) => return self.report_trial_outcome(next),
-                Err(actual) => word = actual,
-            }
+            })
+        });
+        if let Some(next) = next {
+            self.report_trial_outcome(next);
         }
     }
 
     /// A trial ticket of `episode` was dropped unrecorded: give its slot back.
     pub(crate) fn release_trial(&self, episode: u32) {
+        self.update_half_open(episode, |taken, succeeded| {
+            (taken > 0).then(|| State::HalfOpen {
+                episode,
+                taken: taken - 1,
+                succeeded,
+            })
+        });
+    }
+
+    /// Moves the half-open `episode` to what `step` makes of its `(taken,
+    /// succeeded)`, retrying on contention. Returns the state installed; `None` when
+    /// the breaker has left that half-open or `step` declines.
+    fn update_half_open(
+        &self,
+        episode: u32,
+        mut step: impl FnMut(u32, u32) -> Option<State>,
+    ) -> Option<State> {
         let mut word = self.state.load(Acquire);
         loop {
             let State::HalfOpen {
@@ -231,18 +235,14 @@ impl Machine {
                 succeeded,
             } = State::decode(word)
             else {
-                return;
+                return None;
             };
-            if current != episode || taken == 0 {
-                return;
+            if current != episode {
+                return None;
             }
-            let next = State::HalfOpen {
-                episode,
-                taken: taken - 1,
-                succeeded,
-            };
+            let next = step(taken, succeeded)?;
             match self.cas(word, next) {
-                Ok(()) => return,
+                Ok(()) => return Some(next),
                 Err(actual) => word = actual,
             }
         }
