@@ -172,6 +172,7 @@ async fn one_failed_trial_reopens_with_a_fresh_open_duration() {
     advance(OPEN).await;
     let first = breaker.admit(Instant::now()).expect("first trial");
     let second = breaker.admit(Instant::now()).expect("second trial");
+    let third = breaker.admit(Instant::now()).expect("third trial");
 
     advance(Duration::from_secs(1)).await;
     breaker.record(first, false, Instant::now());
@@ -185,6 +186,11 @@ async fn one_failed_trial_reopens_with_a_fresh_open_duration() {
 
     advance(OPEN).await;
     assert!(breaker.admit(Instant::now()).is_some_and(|t| t.is_trial()));
+    assert_eq!(breaker.state(), BreakerState::HalfOpen);
+
+    // Nor in the next half-open: that is a new episode, and the old trial's
+    // failure must not re-open it.
+    breaker.record(third, false, Instant::now());
     assert_eq!(breaker.state(), BreakerState::HalfOpen);
 }
 
