@@ -5,7 +5,6 @@
 use std::io::Write;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
@@ -28,16 +27,20 @@ mod format;
 const QUEUE: usize = 16_384;
 
 /// Where access log records go; cheap to clone.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct AccessLog {
     sender: Option<SyncSender<Box<RequestLog>>>,
-    dropped: Arc<AtomicU64>,
+    /// `portcullis_access_log_dropped_total`: an operator must see a log with gaps.
+    dropped: metrics::Counter,
 }
 
 impl AccessLog {
     /// No access log.
     pub fn off() -> Self {
-        Self::default()
+        Self {
+            sender: None,
+            dropped: metrics::Counter::noop(),
+        }
     }
 
     /// Writes records to `out` in `format` from a new thread, which ends when the last
@@ -47,9 +50,10 @@ impl AccessLog {
         std::thread::Builder::new()
             .name("access-log".into())
             .spawn(move || write_lines(receiver, out, format))?;
+        let dropped = metrics::counter!(crate::names::ACCESS_LOG_DROPPED_TOTAL);
         Ok(Self {
             sender: Some(sender),
-            dropped: Arc::default(),
+            dropped,
         })
     }
 
@@ -58,15 +62,10 @@ impl AccessLog {
         self.sender.is_some()
     }
 
-    /// Lines dropped because the writer fell behind.
-    pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
-    }
-
     fn submit(&self, record: Box<RequestLog>) {
         if let Some(sender) = &self.sender {
             if let Err(TrySendError::Full(_)) = sender.try_send(record) {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
+                self.dropped.increment(1);
             }
         }
     }

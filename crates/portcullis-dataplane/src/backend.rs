@@ -102,11 +102,6 @@ impl Backend {
     pub fn requests(&self) -> u64 {
         self.attempts.load(Ordering::Relaxed)
     }
-
-    /// Idle pooled connections right now.
-    pub fn idle_connections(&self) -> usize {
-        self.pool.idle_count()
-    }
 }
 
 /// A request in flight on a backend; dropping it ends the count.

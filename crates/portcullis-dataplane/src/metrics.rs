@@ -22,6 +22,9 @@ pub mod names {
     pub const GENERATED_RESPONSES_TOTAL: &str = "portcullis_generated_responses_total";
     /// Requests in flight by cluster and backend.
     pub const IN_FLIGHT_REQUESTS: &str = "portcullis_in_flight_requests";
+    /// Access log lines dropped because the writer fell behind (not in the SPEC's
+    /// table: an addition, so a log with gaps is never silent).
+    pub const ACCESS_LOG_DROPPED_TOTAL: &str = "portcullis_access_log_dropped_total";
     /// Open client connections by listener.
     pub const DOWNSTREAM_CONNECTIONS: &str = "portcullis_downstream_connections";
 }

@@ -7,7 +7,7 @@
 //! weight twice, and an idle cluster (everything at 0) would send a weight-3 backend
 //! 15 requests in 16 instead of 3 in 4.
 
-use super::{scan, Candidate, Select, SelectKey, WeightedRandom};
+use super::{scan_from_random, Candidate, Select, SelectKey, WeightedRandom};
 
 /// See the module documentation.
 #[derive(Debug)]
@@ -54,11 +54,7 @@ impl Select for LeastRequest {
                 b
             }),
             (Some(one), None) | (None, Some(one)) => Some(one),
-            (None, None) => scan(
-                backends.len(),
-                fastrand::usize(..backends.len().max(1)),
-                accept,
-            ),
+            (None, None) => scan_from_random(backends.len(), accept),
         }
     }
 }

@@ -83,6 +83,11 @@ fn scan(len: usize, start: usize, accept: &mut dyn FnMut(usize) -> bool) -> Opti
     (0..len).map(|i| (start + i) % len).find(|&i| accept(i))
 }
 
+/// [`scan`] from a random start, so a fallback does not always favour the first.
+fn scan_from_random(len: usize, accept: &mut dyn FnMut(usize) -> bool) -> Option<usize> {
+    scan(len, fastrand::usize(..len.max(1)), accept)
+}
+
 #[cfg(test)]
 pub(crate) mod test_support {
     use super::Candidate;

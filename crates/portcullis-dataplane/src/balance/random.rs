@@ -1,6 +1,6 @@
 //! Weighted random: a binary search over prefix sums of the weights.
 
-use super::{scan, Candidate, Select, SelectKey};
+use super::{scan_from_random, Candidate, Select, SelectKey};
 
 /// See the module documentation.
 #[derive(Debug)]
@@ -43,11 +43,7 @@ impl Select for WeightedRandom {
                 None => return None,
             }
         }
-        scan(
-            backends.len(),
-            fastrand::usize(..backends.len().max(1)),
-            accept,
-        )
+        scan_from_random(backends.len(), accept)
     }
 }
 

@@ -68,11 +68,6 @@ impl Pool {
             }
         }
     }
-
-    /// Idle connections right now.
-    pub(crate) fn idle_count(&self) -> usize {
-        self.idle.as_ref().map_or(0, ArrayQueue::len)
-    }
 }
 
 /// One [`Pool`] per worker: a connection is reused on the worker whose runtime drives
@@ -99,10 +94,5 @@ impl Pools {
     /// See [`Pool::sweep`], for every worker.
     pub(crate) fn sweep(&self) {
         self.0.iter().for_each(Pool::sweep);
-    }
-
-    /// Idle connections across workers.
-    pub(crate) fn idle_count(&self) -> usize {
-        self.0.iter().map(Pool::idle_count).sum()
     }
 }
