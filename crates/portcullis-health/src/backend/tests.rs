@@ -13,6 +13,13 @@ fn backend(slow_start: Duration) -> Arc<BackendHealth> {
     health
 }
 
+/// A backend whose prober probes every second.
+fn actively_checked(slow_start: Duration) -> Arc<BackendHealth> {
+    let health = backend(slow_start);
+    health.set_active(Some(SEC), Instant::now());
+    health
+}
+
 fn eject(health: &Arc<BackendHealth>, time: Duration) -> Instant {
     health.eject(Instant::now(), 5, |_| time)
 }
@@ -25,6 +32,16 @@ fn probe(health: &BackendHealth, passed: bool, flip: Flip, passes_needed: u32) {
         error: (!passed).then(|| "status 503".to_owned()),
     };
     health.probe_completed(result, flip, passes_needed);
+}
+
+/// The backend's first probe fails: active checks take it out at once, and
+/// `passes_needed` passes will readmit it.
+fn fail_first_probe(health: &BackendHealth, passes_needed: u32) {
+    let flip = Flip::Unhealthy {
+        failures: 1,
+        first: true,
+    };
+    probe(health, false, flip, passes_needed);
 }
 
 fn assert_factor(health: &BackendHealth, expected: f64) {
@@ -55,17 +72,8 @@ async fn slow_start_ramps_from_a_tenth_to_full_after_an_ejection() {
 
 #[tokio::test(start_paused = true)]
 async fn slow_start_ramps_after_active_checks_readmit() {
-    let health = backend(10 * SEC);
-    health.set_active(Some(SEC), Instant::now());
-    probe(
-        &health,
-        false,
-        Flip::Unhealthy {
-            failures: 1,
-            first: true,
-        },
-        2,
-    );
+    let health = actively_checked(10 * SEC);
+    fail_first_probe(&health, 2);
     assert!(!health.is_available(Instant::now()));
     advance(SEC).await;
     probe(&health, true, Flip::Steady, 1);
@@ -88,8 +96,7 @@ async fn zero_slow_start_is_full_weight_at_once() {
 
 #[tokio::test(start_paused = true)]
 async fn with_active_checks_an_ejection_ends_only_on_a_passing_probe() {
-    let health = backend(Duration::ZERO);
-    health.set_active(Some(SEC), Instant::now());
+    let health = actively_checked(Duration::ZERO);
     let until = eject(&health, 10 * SEC);
     // Before the ejection time is over, a pass changes nothing.
     advance(5 * SEC).await;
@@ -115,18 +122,9 @@ async fn with_active_checks_an_ejection_ends_only_on_a_passing_probe() {
 
 #[tokio::test(start_paused = true)]
 async fn an_unhealthy_backend_stays_out_after_its_ejection_ends() {
-    let health = backend(Duration::ZERO);
-    health.set_active(Some(SEC), Instant::now());
+    let health = actively_checked(Duration::ZERO);
     eject(&health, 2 * SEC);
-    probe(
-        &health,
-        false,
-        Flip::Unhealthy {
-            failures: 1,
-            first: true,
-        },
-        2,
-    );
+    fail_first_probe(&health, 2);
     advance(3 * SEC).await;
     probe(&health, true, Flip::Steady, 1);
     assert_eq!(health.ejected_until(), None, "the ejection is over");
@@ -137,17 +135,8 @@ async fn an_unhealthy_backend_stays_out_after_its_ejection_ends() {
 
 #[tokio::test(start_paused = true)]
 async fn removing_active_checks_readmits_and_hands_the_ejection_to_the_clock() {
-    let health = backend(Duration::ZERO);
-    health.set_active(Some(SEC), Instant::now());
-    probe(
-        &health,
-        false,
-        Flip::Unhealthy {
-            failures: 1,
-            first: true,
-        },
-        2,
-    );
+    let health = actively_checked(Duration::ZERO);
+    fail_first_probe(&health, 2);
     let until = eject(&health, 10 * SEC);
     health.set_active(None, Instant::now());
     assert_eq!(
@@ -160,18 +149,9 @@ async fn removing_active_checks_readmits_and_hands_the_ejection_to_the_clock() {
 
 #[tokio::test(start_paused = true)]
 async fn last_check_keeps_the_latest_probe() {
-    let health = backend(Duration::ZERO);
+    let health = actively_checked(Duration::ZERO);
     assert_eq!(health.last_check(), None);
-    health.set_active(Some(SEC), Instant::now());
-    probe(
-        &health,
-        false,
-        Flip::Unhealthy {
-            failures: 1,
-            first: true,
-        },
-        2,
-    );
+    fail_first_probe(&health, 2);
     let last = health.last_check();
     assert_eq!(last.as_ref().map(|c| c.passed), Some(false));
     assert_eq!(last.and_then(|c| c.error).as_deref(), Some("status 503"));
@@ -188,15 +168,7 @@ async fn next_return_predicts_the_remaining_passes() {
     let start = Instant::now();
     assert_eq!(health.next_return(start), None);
     health.set_active(Some(2 * SEC), start);
-    probe(
-        &health,
-        false,
-        Flip::Unhealthy {
-            failures: 1,
-            first: true,
-        },
-        3,
-    );
+    fail_first_probe(&health, 3);
     health.set_next_probe(start + 2 * SEC);
     // Three passes: the next probe and two more intervals.
     assert_eq!(health.next_return(start), Some(start + 6 * SEC));
