@@ -8,12 +8,17 @@ use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::request::Parts;
 use http_body::Body;
 use http_body_util::BodyExt;
+use std::io::Write as _;
+
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use super::conn::UpstreamConn;
 use super::UpstreamError;
 use crate::{BodyError, Cause, RequestBody};
+
+/// Body chunks up to this size are copied next to their framing for a single write.
+const STAGE_LIMIT: usize = 16 * 1024;
 
 /// How the body goes on the wire.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -106,14 +111,21 @@ async fn write(
     chunked: bool,
     timeout: Duration,
 ) -> Result<(), UpstreamError> {
-    if chunked {
-        let size = format!("{:x}\r\n", data.len());
-        write_all(conn, size.as_bytes(), timeout).await?;
-        write_all(conn, &data, timeout).await?;
-        write_all(conn, b"\r\n", timeout).await
-    } else {
-        write_all(conn, &data, timeout).await
+    if !chunked {
+        return write_all(conn, &data, timeout).await;
     }
+    // Chunk framing and a small chunk leave in one write, staged in the head buffer
+    // (the head itself has gone out already).
+    conn.head.clear();
+    let _ = write!(conn.head, "{:x}\r\n", data.len());
+    if data.len() <= STAGE_LIMIT {
+        conn.head.extend_from_slice(&data);
+        conn.head.extend_from_slice(b"\r\n");
+        return write_soon(&mut conn.stream, &conn.head, timeout).await;
+    }
+    write_soon(&mut conn.stream, &conn.head, timeout).await?;
+    write_all(conn, &data, timeout).await?;
+    write_all(conn, b"\r\n", timeout).await
 }
 
 async fn write_all(
