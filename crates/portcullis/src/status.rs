@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use portcullis_admin::{
     AdminSource, BackendReport, CheckReport, ClusterReport, ListenerReport, ReloadCounts,
@@ -126,9 +126,7 @@ fn wall_clock(at: Instant, now: Instant) -> SystemTime {
     if at >= now {
         wall_now + (at - now)
     } else {
-        wall_now
-            .checked_sub(now - at)
-            .unwrap_or(wall_now - Duration::ZERO)
+        wall_now.checked_sub(now - at).unwrap_or(wall_now)
     }
 }
 
