@@ -2,9 +2,13 @@
 //! one validated config and published with a single atomic store. A request loads it
 //! once and finishes on it, whatever reloads happen meanwhile.
 
-use rustc_hash::FxHashMap;
+use std::cell::RefCell;
+use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration;
+
+use arc_swap::{ArcSwap, Cache};
+use rustc_hash::FxHashMap;
 
 use http::HeaderValue;
 use ipnet::IpNet;
@@ -100,5 +104,95 @@ impl Snapshot {
     /// The cluster called `name`.
     pub fn cluster(&self, name: &str) -> Option<&Arc<Cluster>> {
         self.clusters.iter().find(|c| c.name == name)
+    }
+}
+
+/// Where the live snapshot is published: one atomic store per reload.
+pub(crate) type SnapshotStore = Arc<ArcSwap<Snapshot>>;
+
+/// The live snapshot as one thread's own reference. A request clones and drops a
+/// reference that only its worker counts, so two workers serving requests never write
+/// the same cache line just to read the configuration.
+#[derive(Debug)]
+pub(crate) struct LocalSnapshot(Arc<Snapshot>);
+
+impl Deref for LocalSnapshot {
+    type Target = Snapshot;
+
+    fn deref(&self) -> &Snapshot {
+        &self.0
+    }
+}
+
+/// This thread's view of one store: the store's pointer is re-read on every call (a
+/// plain load), and a new local reference is made only when a reload swapped it.
+struct ThreadView {
+    cache: Cache<SnapshotStore, Arc<Snapshot>>,
+    local: Arc<LocalSnapshot>,
+}
+
+thread_local! {
+    static VIEW: RefCell<Option<ThreadView>> = const { RefCell::new(None) };
+}
+
+/// The live snapshot of `store`, as this thread's own reference (see [`LocalSnapshot`]).
+pub(crate) fn current(store: &SnapshotStore) -> Arc<LocalSnapshot> {
+    VIEW.with(|view| {
+        let mut view = view.borrow_mut();
+        let view = match view.as_mut() {
+            Some(v) if std::ptr::eq(v.cache.arc_swap(), &**store) => v,
+            _ => {
+                let mut cache = Cache::new(Arc::clone(store));
+                let local = Arc::new(LocalSnapshot(Arc::clone(cache.load())));
+                view.insert(ThreadView { cache, local })
+            }
+        };
+        let live = view.cache.load();
+        if !Arc::ptr_eq(live, &view.local.0) {
+            view.local = Arc::new(LocalSnapshot(Arc::clone(live)));
+        }
+        Arc::clone(&view.local)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snapshot(generation: u64) -> Snapshot {
+        let config = portcullis_config::parse("", "test.toml").expect("empty config is valid");
+        Snapshot::build(&config, generation, &Registry::new(1))
+    }
+
+    #[tokio::test]
+    async fn a_thread_reuses_its_reference_until_a_reload() {
+        let store: SnapshotStore = Arc::new(ArcSwap::from_pointee(snapshot(1)));
+        let first = current(&store);
+        assert!(
+            Arc::ptr_eq(&first, &current(&store)),
+            "unchanged: same local reference"
+        );
+        store.store(Arc::new(snapshot(2)));
+        let second = current(&store);
+        assert_eq!((first.generation, second.generation), (1, 2));
+        let other: SnapshotStore = Arc::new(ArcSwap::from_pointee(snapshot(7)));
+        assert_eq!(
+            current(&other).generation,
+            7,
+            "another store is not mixed up"
+        );
+        assert_eq!(current(&store).generation, 2);
+    }
+
+    #[tokio::test]
+    async fn another_thread_has_its_own_reference() {
+        let store: SnapshotStore = Arc::new(ArcSwap::from_pointee(snapshot(1)));
+        let here = current(&store);
+        let there = std::thread::scope(|s| s.spawn(|| current(&store)).join().unwrap());
+        assert!(!Arc::ptr_eq(&here, &there));
+        assert!(
+            std::ptr::eq::<Snapshot>(&**here, &**there),
+            "same snapshot underneath"
+        );
     }
 }

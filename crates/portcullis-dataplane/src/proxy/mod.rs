@@ -45,7 +45,7 @@ pub(crate) async fn handle(
     request: Request<RequestBody>,
 ) -> Outcome {
     let started = Instant::now();
-    let snapshot = shared.snapshot.load_full();
+    let snapshot = crate::snapshot::current(&shared.snapshot);
     let request_id = headers::request_id(request.headers());
     let mut log = shared
         .access_log

@@ -19,14 +19,14 @@ use tokio_util::task::TaskTracker;
 
 use crate::access_log::AccessLog;
 use crate::registry::Registry;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Snapshot, SnapshotStore};
 use listeners::Listeners;
 pub(crate) use workers::current as current_worker;
 use workers::Workers;
 
 /// State every connection shares: the live routing snapshot and the access log.
 pub struct Shared {
-    pub(crate) snapshot: ArcSwap<Snapshot>,
+    pub(crate) snapshot: SnapshotStore,
     pub(crate) access_log: AccessLog,
     /// What outlives a snapshot; touched only when one is built.
     pub(crate) registry: Registry,
@@ -71,7 +71,7 @@ impl Server {
         let registry = Registry::new(workers.count());
         let snapshot = Snapshot::build(config, 1, &registry);
         let shared = Arc::new(Shared {
-            snapshot: ArcSwap::from_pointee(snapshot),
+            snapshot: Arc::new(ArcSwap::from_pointee(snapshot)),
             access_log,
             registry,
             tally: crate::Tally::default(),
@@ -121,6 +121,16 @@ impl Server {
                 () = stop.cancelled() => {}
             }
         });
+        for worker in self.workers.handles() {
+            let store = Arc::clone(&self.shared.snapshot);
+            let stop = self.stop.clone();
+            worker.spawn(async move {
+                tokio::select! {
+                    () = refresh_local_snapshot(store) => {}
+                    () = stop.cancelled() => {}
+                }
+            });
+        }
     }
 
     /// Makes `config` live: new listeners are bound first (a bind failure rejects the
@@ -191,6 +201,16 @@ async fn sweep_pools(shared: Arc<Shared>) {
             backend.pool.sweep();
             backend.publish_in_flight();
         }
+    }
+}
+
+/// Keeps a worker's own snapshot reference fresh while it serves no requests, so a
+/// snapshot replaced by a reload is released within a tick.
+async fn refresh_local_snapshot(store: SnapshotStore) {
+    let mut tick = tokio::time::interval(POOL_SWEEP);
+    loop {
+        tick.tick().await;
+        drop(crate::snapshot::current(&store));
     }
 }
 
