@@ -22,28 +22,48 @@ const PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection")
 /// Removes `Connection`, every header it names, and the fixed hop-by-hop set; and a
 /// `Content-Length` that came along with a `Transfer-Encoding`.
 pub(crate) fn remove_hop_by_hop(headers: &mut HeaderMap) {
-    // Most messages carry none: one pass over the names beats eight hashed removals.
-    if !headers.keys().any(|name| HOP_BY_HOP.contains(name)) {
+    // One pass over the names finds the hop-by-hop ones present (most messages carry
+    // one or none): a hashed removal of an absent name costs as much as a present one.
+    let present = headers.keys().fold(0u16, |present, name| {
+        match HOP_BY_HOP.iter().position(|h| h == name) {
+            Some(i) => present | 1 << i,
+            None => present,
+        }
+    });
+    if present == 0 {
         return;
     }
-    if headers.contains_key(TRANSFER_ENCODING) {
+    let has = |name: &HeaderName| {
+        HOP_BY_HOP
+            .iter()
+            .position(|h| h == name)
+            .is_some_and(|i| present & 1 << i != 0)
+    };
+    if has(&TRANSFER_ENCODING) {
         // Transfer-Encoding overrides Content-Length and a forwarder must drop the
         // length (RFC 9112 §6.3): the body is framed anew for the next hop, and a stale
         // length there would cut it short or run into the next response.
         headers.remove(CONTENT_LENGTH);
     }
-    if let Some(connection) = headers.get(CONNECTION) {
+    if has(&CONNECTION) {
         // Names listed in Connection are hop-by-hop too; collect first, then remove.
-        let named: Vec<HeaderName> = connection_tokens(connection)
+        // `close` names no header, and the fixed set goes below anyway.
+        let named: Vec<HeaderName> = headers
+            .get_all(CONNECTION)
+            .iter()
+            .flat_map(connection_tokens)
+            .filter(|t| !t.eq_ignore_ascii_case("close"))
             .filter_map(|t| HeaderName::from_bytes(t.as_bytes()).ok())
-            .filter(|name| name != HOST)
+            .filter(|name| name != HOST && !HOP_BY_HOP.contains(name))
             .collect();
         for name in named {
             headers.remove(name);
         }
     }
-    for name in HOP_BY_HOP {
-        headers.remove(name);
+    for (i, name) in HOP_BY_HOP.iter().enumerate() {
+        if present & 1 << i != 0 {
+            headers.remove(name);
+        }
     }
 }
 
@@ -60,13 +80,14 @@ const HOP_BY_HOP: [HeaderName; 8] = [
     PROXY_AUTHENTICATE,
 ];
 
-/// The comma-separated tokens of every `Connection` value, lowercased.
-pub(crate) fn connection_tokens(value: &HeaderValue) -> impl Iterator<Item = String> + '_ {
+/// The comma-separated tokens of a `Connection` value, trimmed (compare them
+/// ignoring case).
+pub(crate) fn connection_tokens(value: &HeaderValue) -> impl Iterator<Item = &str> + '_ {
     value
         .to_str()
         .unwrap_or("")
         .split(',')
-        .map(|t| t.trim().to_ascii_lowercase())
+        .map(str::trim)
         .filter(|t| !t.is_empty())
 }
 
@@ -78,8 +99,8 @@ pub(crate) fn keeps_alive(headers: &HeaderMap, version: http::Version) -> bool {
         .iter()
         .flat_map(connection_tokens);
     match version {
-        http::Version::HTTP_10 => tokens.any(|t| t == "keep-alive"),
-        _ => !tokens.any(|t| t == "close"),
+        http::Version::HTTP_10 => tokens.any(|t| t.eq_ignore_ascii_case("keep-alive")),
+        _ => !tokens.any(|t| t.eq_ignore_ascii_case("close")),
     }
 }
 
@@ -127,41 +148,110 @@ pub(crate) fn peer_value(peer: IpAddr) -> HeaderValue {
     HeaderValue::try_from(peer.to_string()).unwrap_or_else(|_| HeaderValue::from_static("unknown"))
 }
 
-/// Sets `X-Forwarded-For/Proto/Host` and appends to `Via`.
-pub(crate) fn add_forwarding(headers: &mut HeaderMap, f: &Forwarding<'_>) {
-    let appended = match headers.get(X_FORWARDED_FOR) {
-        Some(_) if f.trusted => {
-            let prior: Vec<&str> = headers
-                .get_all(X_FORWARDED_FOR)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .collect();
-            let peer = f.peer.to_str().unwrap_or("");
-            HeaderValue::try_from(format!("{}, {peer}", prior.join(", "))).ok()
-        }
-        _ => None,
-    };
-    headers.insert(X_FORWARDED_FOR, appended.unwrap_or_else(|| f.peer.clone()));
-    if !(f.trusted && headers.contains_key(X_FORWARDED_PROTO)) {
-        headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(f.proto));
-    }
-    if !(f.trusted && headers.contains_key(X_FORWARDED_HOST)) {
-        match f.host {
-            Some(host) => headers.insert(X_FORWARDED_HOST, host.clone()),
-            None => headers.remove(X_FORWARDED_HOST),
-        };
-    }
-    append_via(headers, f.via);
+/// The headers this hop sets on a forwarded request. They are written after the
+/// client's own when the head is encoded: inserting them into the map would hash and
+/// grow it on every request, for headers that are only ever written out.
+#[derive(Debug, Clone)]
+pub(crate) struct Appended {
+    forwarded_for: HeaderValue,
+    forwarded_proto: Option<HeaderValue>,
+    forwarded_host: Option<HeaderValue>,
+    via: HeaderValue,
+    request_id: HeaderValue,
 }
 
-fn append_via(headers: &mut HeaderMap, via: &HeaderValue) {
-    let combined = headers.get(VIA).and_then(|prior| {
-        let mut value = prior.as_bytes().to_vec();
-        value.extend_from_slice(b", ");
-        value.extend_from_slice(via.as_bytes());
-        HeaderValue::from_bytes(&value).ok()
+impl Appended {
+    /// Name and value of each header to write.
+    pub(crate) fn fields(&self) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
+        let values = [
+            Some(&self.forwarded_for),
+            self.forwarded_proto.as_ref(),
+            self.forwarded_host.as_ref(),
+            Some(&self.via),
+            Some(&self.request_id),
+        ];
+        SET_HERE
+            .iter()
+            .zip(values)
+            .filter_map(|(name, value)| Some((name, value?)))
+    }
+}
+
+/// The headers [`Appended`] sets, in the order of its fields.
+static SET_HERE: [HeaderName; 5] = [
+    X_FORWARDED_FOR,
+    X_FORWARDED_PROTO,
+    X_FORWARDED_HOST,
+    VIA,
+    X_REQUEST_ID,
+];
+
+/// `X-Forwarded-For/Proto/Host`, `Via` (appended to) and `X-Request-Id` for a
+/// request with `headers`, from which the client's own versions of them are removed.
+pub(crate) fn forwarding(
+    headers: &mut HeaderMap,
+    f: &Forwarding<'_>,
+    request_id: &HeaderValue,
+) -> Appended {
+    // Which of them the client sent, in one pass over the names: usually none.
+    let sent = headers.keys().fold(0u8, |sent, name| {
+        match SET_HERE.iter().position(|h| h == name) {
+            Some(i) => sent | 1 << i,
+            None => sent,
+        }
     });
-    headers.insert(VIA, combined.unwrap_or_else(|| via.clone()));
+    let has = |i: usize| sent & 1 << i != 0;
+    // The client's values of header `i`, removed from the map.
+    let mut take = |i: usize, name: &HeaderName| {
+        if !has(i) {
+            return None;
+        }
+        let prior = joined(headers, name);
+        headers.remove(name);
+        prior
+    };
+    let prior_for = take(0, &X_FORWARDED_FOR);
+    let forwarded_for = match prior_for.filter(|_| f.trusted) {
+        Some(prior) => combine(&prior, f.peer),
+        None => f.peer.clone(),
+    };
+    let own = |keep: bool, value: Option<HeaderValue>| (!keep).then_some(value).flatten();
+    let keep_proto = f.trusted && has(1);
+    let keep_host = f.trusted && has(2);
+    if !keep_proto {
+        take(1, &X_FORWARDED_PROTO);
+    }
+    if !keep_host {
+        take(2, &X_FORWARDED_HOST);
+    }
+    let via = match take(3, &VIA) {
+        Some(prior) => combine(&prior, f.via),
+        None => f.via.clone(),
+    };
+    take(4, &X_REQUEST_ID);
+    Appended {
+        forwarded_for,
+        forwarded_proto: own(keep_proto, Some(HeaderValue::from_static(f.proto))),
+        forwarded_host: own(keep_host, f.host.cloned()),
+        via,
+        request_id: request_id.clone(),
+    }
+}
+
+/// Every value of `name`, joined with `, ` (a list header may come in several lines).
+fn joined(headers: &HeaderMap, name: &HeaderName) -> Option<HeaderValue> {
+    let mut values = headers.get_all(name).iter();
+    let first = values.next()?.clone();
+    values.try_fold(first, |acc, next| Some(combine(&acc, next)))
+}
+
+/// `prior, next`.
+fn combine(prior: &HeaderValue, next: &HeaderValue) -> HeaderValue {
+    let mut value = Vec::with_capacity(prior.len() + 2 + next.len());
+    value.extend_from_slice(prior.as_bytes());
+    value.extend_from_slice(b", ");
+    value.extend_from_slice(next.as_bytes());
+    HeaderValue::from_bytes(&value).unwrap_or_else(|_| next.clone())
 }
 
 #[cfg(test)]
@@ -210,25 +300,77 @@ mod tests {
         assert_ne!(fresh, generate_request_id());
     }
 
-    #[test]
-    fn forwarded_for_is_replaced_unless_trusted() {
+    fn appended(h: &mut HeaderMap, trusted: bool, host: Option<&HeaderValue>) -> HeaderMap {
         let via = HeaderValue::from_static("1.1 portcullis");
-        let mut h = HeaderMap::new();
-        h.insert(X_FORWARDED_FOR, HeaderValue::from_static("6.6.6.6"));
-        let mut f = Forwarding {
-            peer: &peer_value("10.0.0.9".parse().unwrap()),
-            trusted: false,
+        let peer = peer_value("10.0.0.9".parse().unwrap());
+        let f = Forwarding {
+            peer: &peer,
+            trusted,
             proto: "http",
-            host: None,
+            host,
             via: &via,
         };
-        add_forwarding(&mut h.clone(), &f);
-        let mut untrusted = h.clone();
-        add_forwarding(&mut untrusted, &f);
-        assert_eq!(untrusted[X_FORWARDED_FOR], "10.0.0.9");
-        f.trusted = true;
-        add_forwarding(&mut h, &f);
-        assert_eq!(h[X_FORWARDED_FOR], "6.6.6.6, 10.0.0.9");
-        assert_eq!(h[VIA], "1.1 portcullis");
+        let id = HeaderValue::from_static("id-1");
+        let mut out = HeaderMap::new();
+        for (name, value) in forwarding(h, &f, &id).fields() {
+            out.append(name.clone(), value.clone());
+        }
+        out
+    }
+
+    fn client_headers() -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.append(X_FORWARDED_FOR, HeaderValue::from_static("6.6.6.6"));
+        h.append(X_FORWARDED_FOR, HeaderValue::from_static("7.7.7.7"));
+        h.insert(X_FORWARDED_PROTO, HeaderValue::from_static("https"));
+        h.insert(X_FORWARDED_HOST, HeaderValue::from_static("client.example"));
+        h.insert(VIA, HeaderValue::from_static("1.0 edge"));
+        h.insert(X_REQUEST_ID, HeaderValue::from_static("id-1"));
+        h.insert("x-kept", HeaderValue::from_static("1"));
+        h
+    }
+
+    #[test]
+    fn forwarding_headers_replace_an_untrusted_clients() {
+        let host = HeaderValue::from_static("site.example");
+        let mut h = client_headers();
+        let out = appended(&mut h, false, Some(&host));
+        assert_eq!(out[X_FORWARDED_FOR], "10.0.0.9");
+        assert_eq!(out[X_FORWARDED_PROTO], "http");
+        assert_eq!(out[X_FORWARDED_HOST], "site.example");
+        assert_eq!(
+            out[VIA], "1.0 edge, 1.1 portcullis",
+            "Via is always appended to"
+        );
+        assert_eq!(out[X_REQUEST_ID], "id-1");
+        let left: Vec<&str> = h.keys().map(HeaderName::as_str).collect();
+        assert_eq!(left, ["x-kept"], "each is written once, by this hop");
+    }
+
+    #[test]
+    fn forwarding_headers_extend_a_trusted_proxys() {
+        let mut h = client_headers();
+        let out = appended(&mut h, true, None);
+        assert_eq!(out[X_FORWARDED_FOR], "6.6.6.6, 7.7.7.7, 10.0.0.9");
+        assert!(
+            !out.contains_key(X_FORWARDED_PROTO),
+            "the client's stays in the map"
+        );
+        assert_eq!(h[X_FORWARDED_PROTO], "https");
+        assert_eq!(h[X_FORWARDED_HOST], "client.example");
+        assert!(!h.contains_key(X_FORWARDED_FOR) && !h.contains_key(VIA));
+    }
+
+    #[test]
+    fn forwarding_headers_for_a_plain_request() {
+        let mut h = HeaderMap::new();
+        let out = appended(&mut h, false, None);
+        assert_eq!(out[X_FORWARDED_FOR], "10.0.0.9");
+        assert_eq!(out[VIA], "1.1 portcullis");
+        assert!(
+            !out.contains_key(X_FORWARDED_HOST),
+            "no Host, no X-Forwarded-Host"
+        );
+        assert!(h.is_empty());
     }
 }

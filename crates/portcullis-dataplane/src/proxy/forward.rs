@@ -20,6 +20,7 @@ use super::select::{pick, Unusable};
 use super::{ConnInfo, Failure};
 use crate::access_log::RequestLog;
 use crate::cluster::Cluster;
+use crate::headers::Appended;
 use crate::routing::normalize_host;
 use crate::snapshot::{ListenerView, Snapshot};
 use crate::upstream::{self, PooledBody, UpstreamError};
@@ -64,7 +65,7 @@ pub(super) async fn forward(
         ));
     };
     let key = cluster.select_key(request.headers(), conn.peer.ip());
-    prepare_upstream(snapshot, view, conn, &mut request, request_id);
+    let appended = prepare_upstream(snapshot, view, conn, &mut request, request_id);
     let mut attempts = if Attempts::needs_buffering(&request, &cluster.retry) {
         // Boxed: the rarer path, so its state stays out of every request's future.
         Box::pin(Attempts::buffered(request, &cluster.retry))
@@ -76,6 +77,7 @@ pub(super) async fn forward(
     let mut forwarder = Forwarder {
         cluster,
         accept: &accept,
+        appended: &appended,
         tried: arrayvec::ArrayVec::new(),
         log,
     };
@@ -88,6 +90,8 @@ pub(super) async fn forward(
 struct Forwarder<'a> {
     cluster: &'a Cluster,
     accept: &'a Option<HeaderValue>,
+    /// Headers this hop adds to every attempt.
+    appended: &'a Appended,
     /// Members tried so far; `attempts` is at most 10, so this stays inline.
     tried: arrayvec::ArrayVec<usize, 16>,
     log: Option<&'a mut RequestLog>,
@@ -156,6 +160,7 @@ impl Forwarder<'_> {
             backend,
             &self.cluster.limits,
             request,
+            self.appended,
             backend.start_request(),
         );
         match Box::pin(exchange).await {

@@ -4,19 +4,19 @@ use http::header::HOST;
 use http::{HeaderValue, Request, Uri, Version};
 
 use super::ConnInfo;
-use crate::headers::{self, Forwarding, X_REQUEST_ID};
+use crate::headers::{self, Appended, Forwarding};
 use crate::snapshot::{ListenerView, Snapshot};
 use crate::RequestBody;
 
-/// Origin-form URI, HTTP/1.1, hop-by-hop headers gone, forwarding headers and the
-/// request id set.
+/// Origin-form URI, HTTP/1.1, hop-by-hop headers gone. Returns the forwarding headers
+/// and the request id, which are written after the request's own headers.
 pub(super) fn prepare_upstream(
     snapshot: &Snapshot,
     view: &ListenerView,
     conn: &ConnInfo,
     request: &mut Request<RequestBody>,
     request_id: &HeaderValue,
-) {
+) -> Appended {
     let authority = request.uri().authority().cloned();
     let via = match request.version() {
         Version::HTTP_2 => &snapshot.via_http2,
@@ -45,6 +45,5 @@ pub(super) fn prepare_upstream(
         host: host.as_ref(),
         via,
     };
-    headers::add_forwarding(headers, &forwarding);
-    headers.insert(X_REQUEST_ID, request_id.clone());
+    headers::forwarding(headers, &forwarding, request_id)
 }

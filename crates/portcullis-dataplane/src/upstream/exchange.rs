@@ -10,6 +10,7 @@ use super::request::{write_body, write_head, HeadNotSent};
 use super::response::read_head;
 use super::{connect::connect, keep_alive::idle_limit, PooledBody, UpstreamError};
 use crate::backend::{Backend, InFlight};
+use crate::headers::Appended;
 use crate::RequestBody;
 use http::header::HOST;
 use http::request::Parts;
@@ -77,6 +78,7 @@ pub(crate) async fn exchange(
     backend: &Arc<Backend>,
     limits: &Limits,
     request: Request<RequestBody>,
+    appended: &Appended,
     in_flight: InFlight,
 ) -> Result<Answered, Failed> {
     let Ready { mut conn, reused } = ready;
@@ -86,7 +88,7 @@ pub(crate) async fn exchange(
         error.reused = reused;
         error
     };
-    let sent = write_head(&mut conn, &parts, body, limits.response_timeout).await;
+    let sent = write_head(&mut conn, &parts, appended, body, limits.response_timeout).await;
     let result = match sent {
         Ok((body, chunked)) => {
             let answer = async {

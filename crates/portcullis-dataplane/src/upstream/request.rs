@@ -15,6 +15,7 @@ use tokio::net::TcpStream;
 
 use super::conn::UpstreamConn;
 use super::UpstreamError;
+use crate::headers::Appended;
 use crate::{BodyError, Cause, RequestBody};
 
 /// Body chunks up to this size are copied next to their framing for a single write.
@@ -30,7 +31,12 @@ enum Framing {
 
 /// Encodes the head into `conn.head`: origin-form target, HTTP/1.1, the headers as
 /// prepared, and the framing this hop chose.
-fn encode_head(conn: &mut UpstreamConn, request: &Parts, body: &RequestBody) -> Framing {
+fn encode_head(
+    conn: &mut UpstreamConn,
+    request: &Parts,
+    appended: &Appended,
+    body: &RequestBody,
+) -> Framing {
     let framing = if request.headers.contains_key(CONTENT_LENGTH) {
         Framing::Length
     } else if body.is_end_stream() {
@@ -45,7 +51,7 @@ fn encode_head(conn: &mut UpstreamConn, request: &Parts, body: &RequestBody) -> 
     let target = request.uri.path_and_query().map_or("/", |p| p.as_str());
     head.extend_from_slice(target.as_bytes());
     head.extend_from_slice(b" HTTP/1.1\r\n");
-    for (name, value) in &request.headers {
+    for (name, value) in request.headers.iter().chain(appended.fields()) {
         head.extend_from_slice(name.as_str().as_bytes());
         head.extend_from_slice(b": ");
         head.extend_from_slice(value.as_bytes());
@@ -66,11 +72,12 @@ pub(crate) struct HeadNotSent(pub UpstreamError, pub RequestBody);
 pub(crate) async fn write_head(
     conn: &mut UpstreamConn,
     request: &Parts,
+    appended: &Appended,
     mut body: RequestBody,
     timeout: Duration,
 ) -> Result<(RequestBody, bool), HeadNotSent> {
     debug_assert!(!request.headers.contains_key(TRANSFER_ENCODING));
-    let framing = encode_head(conn, request, &body);
+    let framing = encode_head(conn, request, appended, &body);
     if let Some(data) = body.in_memory() {
         conn.head.extend_from_slice(data);
     }
