@@ -173,7 +173,7 @@ where
         BodyFraming::Length(n) => channel(Some(n)),
         BodyFraming::Chunked => channel(None),
     };
-    let request = request.map(|()| body);
+    let request = Box::new(request.map(|()| body));
     let mut pump_end = tx.is_none().then_some(PumpEnd::Complete);
     let pump = async {
         match tx {
@@ -189,12 +189,16 @@ where
         }
     };
     tokio::pin!(pump);
-    let handle = proxy::handle(shared, conn, request);
-    tokio::pin!(handle);
-    let outcome = loop {
-        tokio::select! {
-            end = &mut pump, if pump_end.is_none() => pump_end = Some(end),
-            outcome = &mut handle => break outcome,
+    // In its own block: the finished handler's state then shares space with the
+    // response writer's in this future, which is copied into a box per request.
+    let outcome = {
+        let handle = proxy::handle(shared, conn, request);
+        tokio::pin!(handle);
+        loop {
+            tokio::select! {
+                end = &mut pump, if pump_end.is_none() => pump_end = Some(end),
+                outcome = &mut handle => break outcome,
+            }
         }
     };
     let status = outcome.response.status().as_u16();

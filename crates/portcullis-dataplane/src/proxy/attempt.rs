@@ -3,21 +3,21 @@
 
 use bytes::{Bytes, BytesMut};
 use http::header::CONTENT_LENGTH;
-use http::request::Parts;
 use http::{Method, Request};
 use http_body::Body;
 use http_body_util::BodyExt;
 use portcullis_config::Retry;
 
+use super::ProxiedRequest;
 use crate::{BodyError, Cause, RequestBody};
 
 /// The request of every attempt.
 pub(super) struct Attempts {
     /// The request not yet sent: the original, or one handed back unsent.
-    pending: Option<Request<RequestBody>>,
-    /// The head of a request that was sent, handed back by the exchange: with
+    pending: Option<ProxiedRequest>,
+    /// A request that was sent, handed back by the exchange without its body: with
     /// `replay`, enough to send it again without having copied it up front.
-    sent: Option<Parts>,
+    sent: Option<ProxiedRequest>,
     /// The body, kept whole when it may be sent again.
     replay: Option<Bytes>,
     pub idempotent: bool,
@@ -37,7 +37,7 @@ impl Attempts {
 
     /// Attempts with nothing to buffer: no body (it can always be sent again), or one
     /// that streams through once.
-    pub(super) fn unbuffered(request: Request<RequestBody>, retry: &Retry) -> Self {
+    pub(super) fn unbuffered(request: ProxiedRequest, retry: &Retry) -> Self {
         let idempotent = is_idempotent(request.method());
         let empty = request.body().is_end_stream();
         let replay = (retry.attempts > 0 && empty).then(Bytes::new);
@@ -51,15 +51,15 @@ impl Attempts {
 
     /// Reads the whole (small) body so that it can be sent again.
     pub(super) async fn buffered(
-        request: Request<RequestBody>,
+        mut request: ProxiedRequest,
         retry: &Retry,
     ) -> Result<Self, Cause> {
         let idempotent = is_idempotent(request.method());
-        let (parts, body) = request.into_parts();
+        let body = std::mem::replace(request.body_mut(), RequestBody::empty());
         let bytes = collect(body, retry.max_retry_body_bytes).await?;
-        let pending = Request::from_parts(parts, RequestBody::full(bytes.clone()));
+        *request.body_mut() = RequestBody::full(bytes.clone());
         Ok(Self {
-            pending: Some(pending),
+            pending: Some(request),
             sent: None,
             replay: Some(bytes),
             idempotent,
@@ -67,25 +67,24 @@ impl Attempts {
     }
 
     /// The request for the next attempt, if there is one to send.
-    pub(super) fn take(&mut self) -> Option<Request<RequestBody>> {
+    pub(super) fn take(&mut self) -> Option<ProxiedRequest> {
         if let Some(request) = self.pending.take() {
             return Some(request);
         }
         let bytes = self.replay.clone()?;
-        Some(Request::from_parts(
-            self.sent.take()?,
-            RequestBody::full(bytes),
-        ))
+        let mut request = self.sent.take()?;
+        *request.body_mut() = RequestBody::full(bytes);
+        Some(request)
     }
 
     /// A request that never left, for the next attempt.
-    pub(super) fn give_back(&mut self, request: Request<RequestBody>) {
+    pub(super) fn give_back(&mut self, request: ProxiedRequest) {
         self.pending = Some(request);
     }
 
-    /// The head of a request that went out, for rebuilding it if a retry follows.
-    pub(super) fn sent(&mut self, parts: Parts) {
-        self.sent = Some(parts);
+    /// A request that went out (its body taken), for rebuilding it if a retry follows.
+    pub(super) fn sent(&mut self, head: ProxiedRequest) {
+        self.sent = Some(head);
     }
 
     /// Whether another attempt has a request to send.

@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use super::attempt::Attempts;
 use super::prepare::prepare_upstream;
 use super::select::{pick, Unusable};
-use super::{ConnInfo, Failure};
+use super::{ConnInfo, Failure, ProxiedRequest};
 use crate::access_log::RequestLog;
 use crate::cluster::Cluster;
 use crate::headers::Appended;
@@ -30,7 +30,7 @@ use crate::{Cause, RequestBody};
 pub(super) async fn forward(
     snapshot: &Snapshot,
     conn: &ConnInfo,
-    mut request: Request<RequestBody>,
+    mut request: ProxiedRequest,
     request_id: &HeaderValue,
     routed: &mut Option<usize>,
     mut log: Option<&mut RequestLog>,
@@ -124,7 +124,7 @@ impl Forwarder<'_> {
     async fn attempt(
         &mut self,
         index: usize,
-        request: Request<RequestBody>,
+        request: ProxiedRequest,
         attempts: &mut Attempts,
         last: bool,
         now: Instant,
@@ -164,8 +164,8 @@ impl Forwarder<'_> {
             backend.start_request(),
         );
         match Box::pin(exchange).await {
-            Ok((mut response, parts)) => {
-                attempts.sent(parts);
+            Ok((mut response, head)) => {
+                attempts.sent(head);
                 response.body_mut().hold_backend_place(cap);
                 let status = response.status().as_u16();
                 backend
@@ -185,8 +185,8 @@ impl Forwarder<'_> {
                 if let Some(request) = failed.unsent {
                     attempts.give_back(request);
                 }
-                if let Some(parts) = failed.sent {
-                    attempts.sent(parts);
+                if let Some(head) = failed.sent {
+                    attempts.sent(head);
                 }
                 self.record(index, ticket, Some(&failed.error), None);
                 self.after_error(failed.error, attempts, last, unsent)
@@ -198,7 +198,7 @@ impl Forwarder<'_> {
     /// for another pick while attempts remain; after the last, the short-circuit answer.
     fn lost_race(
         &self,
-        request: Request<RequestBody>,
+        request: ProxiedRequest,
         attempts: &mut Attempts,
         last: bool,
         cause: Cause,

@@ -20,6 +20,11 @@ use crate::snapshot::{ConnLimits, Snapshot};
 use crate::upstream::PooledBody;
 use crate::{Cause, RequestBody, ResponseBody, Shared};
 
+/// A request on its way through the proxy, boxed once: it is handed down through
+/// several layers of futures, and a 300-byte value would be copied into each. Once
+/// sent, the same box carries the request's head (its body taken) for a retry.
+pub(crate) type ProxiedRequest = Box<Request<RequestBody>>;
+
 /// What a connection knows about itself, for every request on it.
 #[derive(Debug, Clone)]
 pub(crate) struct ConnInfo {
@@ -39,11 +44,7 @@ pub(crate) struct Outcome {
 }
 
 /// Handles one request end to end, up to the response head.
-pub(crate) async fn handle(
-    shared: &Shared,
-    conn: &ConnInfo,
-    request: Request<RequestBody>,
-) -> Outcome {
+pub(crate) async fn handle(shared: &Shared, conn: &ConnInfo, request: ProxiedRequest) -> Outcome {
     let started = Instant::now();
     let snapshot = crate::snapshot::current(&shared.snapshot);
     let request_id = headers::request_id(request.headers());

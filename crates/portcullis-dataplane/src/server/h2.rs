@@ -32,7 +32,7 @@ pub(crate) async fn serve<S>(
         let conn = conn.clone();
         async move {
             let request = request.map(|body| RequestBody::h2(body, conn.limits.max_body_bytes));
-            let outcome = proxy::handle(&shared, &conn, request).await;
+            let outcome = proxy::handle(&shared, &conn, Box::new(request)).await;
             let status = outcome.response.status().as_u16();
             let log = outcome.log;
             let response = outcome

@@ -11,10 +11,10 @@ use super::response::read_head;
 use super::{connect::connect, keep_alive::idle_limit, PooledBody, UpstreamError};
 use crate::backend::{Backend, InFlight};
 use crate::headers::Appended;
+use crate::proxy::ProxiedRequest;
 use crate::RequestBody;
 use http::header::HOST;
-use http::request::Parts;
-use http::{HeaderValue, Request, Response};
+use http::{HeaderValue, Response};
 
 /// A cluster's timeouts, as the exchange needs them.
 #[derive(Debug, Clone, Copy)]
@@ -49,26 +49,27 @@ pub(crate) async fn checkout(backend: &Backend, limits: &Limits) -> Result<Ready
 /// HTTP/1.1 requires `Host` (RFC 9112 §3.2) and origins reject requests without it;
 /// an HTTP/1.0 client may have sent none. The backend's address stands in, as it does
 /// for health checks. Returns whether it was added.
-fn default_host(parts: &mut Parts, backend: &Backend) -> bool {
-    if parts.headers.contains_key(HOST) {
+fn default_host(head: &mut ProxiedRequest, backend: &Backend) -> bool {
+    if head.headers().contains_key(HOST) {
         return false;
     }
     let Ok(value) = HeaderValue::from_str(&backend.address) else {
         return false;
     };
-    parts.headers.insert(HOST, value);
+    head.headers_mut().insert(HOST, value);
     true
 }
 
 /// A failed exchange, with the request when it never left, or else its head.
 pub(crate) struct Failed {
     pub error: UpstreamError,
-    pub unsent: Option<Request<RequestBody>>,
-    pub sent: Option<Parts>,
+    pub unsent: Option<ProxiedRequest>,
+    /// The request that was sent, without its body.
+    pub sent: Option<ProxiedRequest>,
 }
 
-/// A response head, and the head of the request that asked for it (for a retry).
-pub(crate) type Answered = (Response<PooledBody>, Parts);
+/// A response head, and the request that asked for it without its body (for a retry).
+pub(crate) type Answered = (Response<PooledBody>, ProxiedRequest);
 
 /// Sends `request` on `ready` and waits for the response head. `response_timeout`
 /// runs from "request sent": a slow upload is the client's pace (bounded by the
@@ -77,61 +78,61 @@ pub(crate) async fn exchange(
     ready: Ready,
     backend: &Arc<Backend>,
     limits: &Limits,
-    request: Request<RequestBody>,
+    mut head: ProxiedRequest,
     appended: &Appended,
     in_flight: InFlight,
 ) -> Result<Answered, Failed> {
     let Ready { mut conn, reused } = ready;
-    let (mut parts, body) = request.into_parts();
-    let host_added = default_host(&mut parts, backend);
+    let body = std::mem::replace(head.body_mut(), RequestBody::empty());
+    let host_added = default_host(&mut head, backend);
     let tag = |mut error: UpstreamError| {
         error.reused = reused;
         error
     };
-    let sent = write_head(&mut conn, &parts, appended, body, limits.response_timeout).await;
+    let sent = write_head(&mut conn, &head, appended, body, limits.response_timeout).await;
     let result = match sent {
         Ok((body, chunked)) => {
             let answer = async {
                 write_body(&mut conn, body, chunked, limits.response_timeout).await?;
-                read_head(&mut conn, &parts.method, limits.response_timeout).await
+                read_head(&mut conn, head.method(), limits.response_timeout).await
             };
             answer.await.map_err(tag)
         }
         Err(HeadNotSent(error, body)) => {
-            forget_host(&mut parts, host_added);
-            let unsent = Some(Request::from_parts(parts, body));
+            forget_host(&mut head, host_added);
+            *head.body_mut() = body;
             return Err(Failed {
                 error: tag(error),
-                unsent,
+                unsent: Some(head),
                 sent: None,
             });
         }
     };
-    forget_host(&mut parts, host_added);
+    forget_host(&mut head, host_added);
     match result {
-        Ok(head) => {
-            let idle = idle_limit(head.response.headers(), limits.pool_idle_timeout);
+        Ok(response) => {
+            let idle = idle_limit(response.response.headers(), limits.pool_idle_timeout);
             let body = PooledBody::new(
                 conn,
-                head.framing,
+                response.framing,
                 Arc::clone(backend),
-                head.keep_alive,
+                response.keep_alive,
                 idle,
                 in_flight,
             );
-            Ok((head.response.map(|()| body), parts))
+            Ok((response.response.map(|()| body), head))
         }
         Err(error) => Err(Failed {
             error,
             unsent: None,
-            sent: Some(parts),
+            sent: Some(head),
         }),
     }
 }
 
 /// A retry names its own backend.
-fn forget_host(parts: &mut Parts, added: bool) {
+fn forget_host(head: &mut ProxiedRequest, added: bool) {
     if added {
-        parts.headers.remove(HOST);
+        head.headers_mut().remove(HOST);
     }
 }

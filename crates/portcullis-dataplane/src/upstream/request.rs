@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
-use http::request::Parts;
+use http::Request;
 use http_body::Body;
 use http_body_util::BodyExt;
 use std::io::Write as _;
@@ -29,15 +29,16 @@ enum Framing {
     Chunked,
 }
 
-/// Encodes the head into `conn.head`: origin-form target, HTTP/1.1, the headers as
-/// prepared, and the framing this hop chose.
+/// Encodes the head of `request` (whose body was taken out: it is `body`) into
+/// `conn.head`: origin-form target, HTTP/1.1, the headers as prepared, and the framing
+/// this hop chose.
 fn encode_head(
     conn: &mut UpstreamConn,
-    request: &Parts,
+    request: &Request<RequestBody>,
     appended: &Appended,
     body: &RequestBody,
 ) -> Framing {
-    let framing = if request.headers.contains_key(CONTENT_LENGTH) {
+    let framing = if request.headers().contains_key(CONTENT_LENGTH) {
         Framing::Length
     } else if body.is_end_stream() {
         Framing::None
@@ -46,12 +47,12 @@ fn encode_head(
     };
     let head = &mut conn.head;
     head.clear();
-    head.extend_from_slice(request.method.as_str().as_bytes());
+    head.extend_from_slice(request.method().as_str().as_bytes());
     head.push(b' ');
-    let target = request.uri.path_and_query().map_or("/", |p| p.as_str());
+    let target = request.uri().path_and_query().map_or("/", |p| p.as_str());
     head.extend_from_slice(target.as_bytes());
     head.extend_from_slice(b" HTTP/1.1\r\n");
-    for (name, value) in request.headers.iter().chain(appended.fields()) {
+    for (name, value) in request.headers().iter().chain(appended.fields()) {
         head.extend_from_slice(name.as_str().as_bytes());
         head.extend_from_slice(b": ");
         head.extend_from_slice(value.as_bytes());
@@ -71,12 +72,12 @@ pub(crate) struct HeadNotSent(pub UpstreamError, pub RequestBody);
 /// be streamed by [`write_body`].
 pub(crate) async fn write_head(
     conn: &mut UpstreamConn,
-    request: &Parts,
+    request: &Request<RequestBody>,
     appended: &Appended,
     mut body: RequestBody,
     timeout: Duration,
 ) -> Result<(RequestBody, bool), HeadNotSent> {
-    debug_assert!(!request.headers.contains_key(TRANSFER_ENCODING));
+    debug_assert!(!request.headers().contains_key(TRANSFER_ENCODING));
     let framing = encode_head(conn, request, appended, &body);
     if let Some(data) = body.in_memory() {
         conn.head.extend_from_slice(data);
