@@ -174,8 +174,8 @@ fn relayed(
 ) -> Response<ResponseBody> {
     let mut response = response.map(ResponseBody::Upstream);
     let status = response.status().as_u16();
+    // Its hop-by-hop fields never entered the map (see `upstream::response`).
     let headers = response.headers_mut();
-    headers::remove_hop_by_hop(headers);
     headers.insert(X_REQUEST_ID, request_id.clone());
     if snapshot.proxy_status == ProxyStatusMode::Always {
         headers.insert(PROXY_STATUS, snapshot.identity.for_relayed(status, None));

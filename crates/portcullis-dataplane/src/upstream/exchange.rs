@@ -111,7 +111,7 @@ pub(crate) async fn exchange(
     forget_host(&mut head, host_added);
     match result {
         Ok(response) => {
-            let idle = idle_limit(response.response.headers(), limits.pool_idle_timeout);
+            let idle = idle_limit(response.keep_alive_timeout, limits.pool_idle_timeout);
             let body = PooledBody::new(
                 conn,
                 response.framing,

@@ -4,13 +4,13 @@
 
 use std::time::Duration;
 
-use http::HeaderMap;
+use http::HeaderValue;
 
-/// How long a connection may idle in the pool, given the origin's `Keep-Alive` header:
-/// a second less than it announced (half of it for very short timeouts), never longer
+/// How long a connection may idle in the pool, given the timeout the origin announced
+/// in `Keep-Alive`: a second less (half of it for very short timeouts), never longer
 /// than `pool_idle_timeout`.
-pub(crate) fn idle_limit(headers: &HeaderMap, pool_idle_timeout: Duration) -> Duration {
-    match announced_timeout(headers) {
+pub(crate) fn idle_limit(announced: Option<u64>, pool_idle_timeout: Duration) -> Duration {
+    match announced {
         Some(seconds) => {
             let announced = Duration::from_secs(seconds);
             let margin = Duration::from_secs(1).min(announced / 2);
@@ -20,8 +20,9 @@ pub(crate) fn idle_limit(headers: &HeaderMap, pool_idle_timeout: Duration) -> Du
     }
 }
 
-fn announced_timeout(headers: &HeaderMap) -> Option<u64> {
-    let value = headers.get("keep-alive")?.to_str().ok()?;
+/// The `timeout` parameter of a `Keep-Alive` value, in seconds.
+pub(crate) fn announced_timeout(value: &HeaderValue) -> Option<u64> {
+    let value = value.to_str().ok()?;
     value.split(',').find_map(|param| {
         let (name, seconds) = param.split_once('=')?;
         if name.trim().eq_ignore_ascii_case("timeout") {
@@ -36,25 +37,23 @@ fn announced_timeout(headers: &HeaderMap) -> Option<u64> {
 mod tests {
     use super::*;
 
-    fn headers(value: &'static str) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        h.insert("keep-alive", http::HeaderValue::from_static(value));
-        h
+    fn headers(value: &'static str) -> Option<u64> {
+        announced_timeout(&HeaderValue::from_static(value))
     }
 
     #[test]
     fn shorter_origin_timeout_wins_with_a_margin() {
         let pool = Duration::from_secs(50);
         assert_eq!(
-            idle_limit(&headers("timeout=5, max=100"), pool),
+            idle_limit(headers("timeout=5, max=100"), pool),
             Duration::from_secs(4)
         );
         assert_eq!(
-            idle_limit(&headers("timeout=1"), pool),
+            idle_limit(headers("timeout=1"), pool),
             Duration::from_millis(500)
         );
-        assert_eq!(idle_limit(&headers("timeout=0"), pool), Duration::ZERO);
-        assert_eq!(idle_limit(&headers("timeout=600"), pool), pool);
-        assert_eq!(idle_limit(&HeaderMap::new(), pool), pool);
+        assert_eq!(idle_limit(headers("timeout=0"), pool), Duration::ZERO);
+        assert_eq!(idle_limit(headers("timeout=600"), pool), pool);
+        assert_eq!(idle_limit(None, pool), pool);
     }
 }

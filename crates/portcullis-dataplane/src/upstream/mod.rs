@@ -15,4 +15,5 @@ pub use body::PooledBody;
 pub(crate) use connect::Target;
 pub(crate) use error::UpstreamError;
 pub(crate) use exchange::{checkout, exchange, Limits};
+pub(crate) use keep_alive::announced_timeout;
 pub(crate) use pool::Pools;

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
-use http::{HeaderMap, Method, Response, StatusCode, Version};
+use http::header::CONTENT_LENGTH;
+use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, Version};
 use tokio::io::AsyncReadExt;
 
 use super::conn::UpstreamConn;
@@ -25,12 +25,14 @@ pub(crate) enum BodyFraming {
     UntilClose,
 }
 
-/// A parsed response head.
+/// A parsed response head; its headers hold no hop-by-hop field.
 pub(crate) struct Head {
     pub response: Response<()>,
     pub framing: BodyFraming,
     /// The origin will keep the connection open after this response.
     pub keep_alive: bool,
+    /// The idle timeout the origin announced in `Keep-Alive`, in seconds.
+    pub keep_alive_timeout: Option<u64>,
 }
 
 /// Reads the head of the response to a `method` request, skipping interim (1xx)
@@ -101,10 +103,19 @@ fn parse(conn: &mut UpstreamConn, method: &Method) -> Result<Option<Head>, Upstr
     let mut spans = fields::Spans::new();
     fields::spans(&conn.buf, parsed.headers, &mut spans);
     let head = conn.buf.split_to(len).freeze();
-    let headers = fields::header_map(&head, &spans).ok_or_else(|| invalid("bad header"))?;
-    let framing = framing(&headers, status, method)?;
-    let keep_alive =
-        framing != BodyFraming::UntilClose && crate::headers::keeps_alive(&headers, version);
+    let (mut headers, hop) =
+        fields::response_header_map(&head, &spans).ok_or_else(|| invalid("bad header"))?;
+    let framing = framing(&headers, hop.transfer_encoding.as_ref(), status, method)?;
+    if hop.transfer_encoding.is_some() {
+        // Transfer-Encoding overrides Content-Length and a forwarder must drop the
+        // length (RFC 9112 §6.3): the body is framed anew for the next hop.
+        headers.remove(CONTENT_LENGTH);
+    }
+    let keep_alive = framing != BodyFraming::UntilClose
+        && match version {
+            Version::HTTP_10 => hop.keep_alive,
+            _ => !hop.close,
+        };
     let mut response = Response::new(());
     *response.status_mut() = status;
     *response.version_mut() = version;
@@ -113,12 +124,14 @@ fn parse(conn: &mut UpstreamConn, method: &Method) -> Result<Option<Head>, Upstr
         response,
         framing,
         keep_alive,
+        keep_alive_timeout: hop.keep_alive_timeout,
     }))
 }
 
 /// RFC 9112 §6.3, for responses.
 fn framing(
     headers: &HeaderMap,
+    transfer_encoding: Option<&HeaderValue>,
     status: StatusCode,
     method: &Method,
 ) -> Result<BodyFraming, UpstreamError> {
@@ -130,7 +143,7 @@ fn framing(
     {
         return Ok(BodyFraming::Empty);
     }
-    if let Some(codings) = headers.get(TRANSFER_ENCODING) {
+    if let Some(codings) = transfer_encoding {
         // Transfer-Encoding wins over Content-Length; only a final `chunked` delimits.
         let last = codings
             .to_str()
