@@ -22,6 +22,7 @@ pub mod bench;
 mod body;
 mod cause;
 mod cluster;
+mod deadline;
 mod fields;
 mod headers;
 mod http1;

@@ -14,6 +14,7 @@ use super::body::{pump, Input, PumpEnd};
 use super::head::{self, BodyFraming, Head, Rejection};
 use super::write::{write_response, Answering, TryWrite, Written};
 use crate::access_log::{LoggedBody, RequestLog};
+use crate::deadline::Deadline;
 use crate::proxy::{self, ConnInfo, Failure};
 use crate::{Cause, RequestBody, Shared};
 
@@ -48,8 +49,17 @@ pub(crate) async fn serve<R, W>(
     W: AsyncWrite + TryWrite + Unpin,
 {
     let mut first = true;
+    let mut deadline = Deadline::new(Instant::now() + conn.limits.header_timeout);
     loop {
-        let head = match read_head(&mut reader, &mut buf, &conn, first, &shutdown).await {
+        let reading = read_head(
+            &mut reader,
+            &mut buf,
+            &conn,
+            first,
+            &shutdown,
+            &mut deadline,
+        );
+        let (head, arrived) = match reading.await {
             Ok(Some(head)) => head,
             Ok(None) => break,
             Err(rejection) => {
@@ -65,6 +75,7 @@ pub(crate) async fn serve<R, W>(
             &mut writer,
             &mut buf,
             head,
+            arrived,
             &shutdown,
         );
         if !Box::pin(exchange).await {
@@ -74,14 +85,16 @@ pub(crate) async fn serve<R, W>(
     linger_close(&mut reader, &mut writer).await;
 }
 
-/// Reads the next head. `Ok(None)`: the connection ended or idled out quietly.
+/// Reads the next head, and when it began to be read. `Ok(None)`: the connection
+/// ended or idled out quietly.
 async fn read_head<R: AsyncRead + Readable + Unpin>(
     reader: &mut R,
     buf: &mut BytesMut,
     conn: &ConnInfo,
     first: bool,
     shutdown: &CancellationToken,
-) -> Result<Option<Head>, Rejection> {
+    deadline: &mut Deadline,
+) -> Result<Option<(Head, Instant)>, Rejection> {
     let limits = &conn.limits;
     if buf.is_empty() {
         // Waiting between requests: idle timeout, or the server is draining.
@@ -90,9 +103,10 @@ async fn read_head<R: AsyncRead + Readable + Unpin>(
         } else {
             limits.idle_timeout
         };
+        let due = Instant::now() + wait;
         *buf = BytesMut::new(); // an idle connection keeps no buffer
         tokio::select! {
-            ready = tokio::time::timeout(wait, reader.readable()) => match ready {
+            ready = deadline.run(due, reader.readable()) => match ready {
                 Ok(Ok(())) => {}
                 _ => return Ok(None),
             },
@@ -100,15 +114,16 @@ async fn read_head<R: AsyncRead + Readable + Unpin>(
         }
         buf.reserve(READ_BUFFER);
         // Readiness can be spurious: the read itself is bounded too.
-        match tokio::time::timeout(wait, reader.read_buf(buf)).await {
+        match deadline.run(due, reader.read_buf(buf)).await {
             Ok(Ok(n)) if n > 0 => {}
             _ => return Ok(None),
         }
     }
-    let deadline = Instant::now() + limits.header_timeout;
+    let arrived = Instant::now();
+    let due = arrived + limits.header_timeout;
     loop {
         if let Some(head) = head::parse(buf)? {
-            return Ok(Some(head));
+            return Ok(Some((head, arrived)));
         }
         if buf.len() >= limits.max_header_bytes {
             return Err(Rejection {
@@ -117,7 +132,7 @@ async fn read_head<R: AsyncRead + Readable + Unpin>(
             });
         }
         buf.reserve(READ_BUFFER.min(limits.max_header_bytes + 1 - buf.len()));
-        match timeout_at(deadline, reader.read_buf(buf)).await {
+        match deadline.run(due, reader.read_buf(buf)).await {
             Ok(Ok(n)) if n > 0 => {}
             Ok(_) => return Ok(None), // closed mid-head: nobody to answer
             Err(_) => {
@@ -138,6 +153,7 @@ async fn exchange<R, W>(
     writer: &mut W,
     buf: &mut BytesMut,
     head: Head,
+    arrived: Instant,
     shutdown: &CancellationToken,
 ) -> bool
 where
@@ -192,7 +208,7 @@ where
     // In its own block: the finished handler's state then shares space with the
     // response writer's in this future, which is copied into a box per request.
     let outcome = {
-        let handle = proxy::handle(shared, conn, request);
+        let handle = proxy::handle(shared, conn, request, arrived);
         tokio::pin!(handle);
         loop {
             tokio::select! {

@@ -34,6 +34,7 @@ pub(super) async fn forward(
     request_id: &HeaderValue,
     routed: &mut Option<usize>,
     mut log: Option<&mut RequestLog>,
+    started: Instant,
 ) -> Result<Response<PooledBody>, Failure> {
     let accept = request.headers().get(ACCEPT).cloned();
     let fail = |cause| Failure::new(cause, accept.as_ref());
@@ -53,7 +54,7 @@ pub(super) async fn forward(
     if exceeds_body_limit(&request, view.limits.max_body_bytes) {
         return Err(fail(Cause::BodyTooLarge));
     }
-    cluster.shared.budget.record_request(Instant::now());
+    cluster.shared.budget.record_request(started);
     let Some(slot) = cluster.shared.limit.try_acquire() else {
         return Err(short_circuit(
             cluster,
@@ -81,7 +82,7 @@ pub(super) async fn forward(
         tried: arrayvec::ArrayVec::new(),
         log,
     };
-    let mut response = forwarder.run(&mut attempts, key).await?;
+    let mut response = forwarder.run(&mut attempts, key, started).await?;
     response.body_mut().hold_cluster_place(slot);
     Ok(response)
 }
@@ -102,10 +103,11 @@ impl Forwarder<'_> {
         &mut self,
         attempts: &mut Attempts,
         key: crate::balance::SelectKey,
+        started: Instant,
     ) -> Result<Response<PooledBody>, Failure> {
         let max_tries = self.cluster.retry.attempts as usize + 1;
+        let mut now = started;
         loop {
-            let now = Instant::now();
             let index = pick(self.cluster, key, &self.tried, now)
                 .map_err(|u| short_circuit(self.cluster, u, self.accept))?;
             let _ = self.tried.try_push(index);
@@ -115,7 +117,7 @@ impl Forwarder<'_> {
             };
             match self.attempt(index, request, attempts, last, now).await {
                 Step::Done(result) => return *result,
-                Step::Retry => {}
+                Step::Retry => now = Instant::now(),
             }
         }
     }
@@ -144,12 +146,12 @@ impl Forwarder<'_> {
             log.attempts = self.tried.len() as u32;
         }
         let started = now; // a pick takes no measurable time
-        let ready = match upstream::checkout(backend, &self.cluster.limits).await {
+        let ready = match upstream::checkout(backend, &self.cluster.limits, now).await {
             Ok(ready) => ready,
             Err(error) => {
                 // Nothing was sent: safe to retry for any method, with the same request.
                 attempts.give_back(request);
-                self.record(index, ticket, Some(&error), None);
+                self.record(index, ticket, Some(&error), None, Instant::now());
                 return self.after_error(error, attempts, last, true);
             }
         };
@@ -162,22 +164,23 @@ impl Forwarder<'_> {
             request,
             self.appended,
             backend.start_request(),
+            now,
         );
-        match Box::pin(exchange).await {
+        let result = Box::pin(exchange).await;
+        let responded = Instant::now();
+        match result {
             Ok((mut response, head)) => {
                 attempts.sent(head);
                 response.body_mut().hold_backend_place(cap);
                 let status = response.status().as_u16();
-                backend
-                    .metrics
-                    .duration
-                    .record(started.elapsed().as_secs_f64());
+                let took = responded.saturating_duration_since(started);
+                backend.metrics.duration.record(took.as_secs_f64());
                 backend.metrics.requests.increment(status);
                 if let Some(log) = self.log.as_deref_mut() {
                     log.upstream_status = Some(status);
-                    log.upstream_time = Some(started.elapsed());
+                    log.upstream_time = Some(took);
                 }
-                self.record(index, ticket, None, Some(status));
+                self.record(index, ticket, None, Some(status), responded);
                 self.after_response(response, attempts, last)
             }
             Err(failed) => {
@@ -188,7 +191,7 @@ impl Forwarder<'_> {
                 if let Some(head) = failed.sent {
                     attempts.sent(head);
                 }
-                self.record(index, ticket, Some(&failed.error), None);
+                self.record(index, ticket, Some(&failed.error), None, responded);
                 self.after_error(failed.error, attempts, last, unsent)
             }
         }
@@ -229,8 +232,8 @@ impl Forwarder<'_> {
         ticket: portcullis_breaker::Ticket,
         error: Option<&UpstreamError>,
         status: Option<u16>,
+        now: Instant,
     ) {
-        let now = Instant::now();
         let backend = &self.cluster.members[index].backend;
         let gateway_failure = match (error, status) {
             (Some(e), _) if !e.cause.is_gateway_failure() || e.is_keep_alive_race() => return,

@@ -43,9 +43,14 @@ pub(crate) struct Outcome {
     pub close: bool,
 }
 
-/// Handles one request end to end, up to the response head.
-pub(crate) async fn handle(shared: &Shared, conn: &ConnInfo, request: ProxiedRequest) -> Outcome {
-    let started = Instant::now();
+/// Handles one request end to end, up to the response head. `started`: when its head
+/// began to be read.
+pub(crate) async fn handle(
+    shared: &Shared,
+    conn: &ConnInfo,
+    request: ProxiedRequest,
+    started: Instant,
+) -> Outcome {
     let snapshot = crate::snapshot::current(&shared.snapshot);
     let request_id = headers::request_id(request.headers());
     let mut log = shared
@@ -60,6 +65,7 @@ pub(crate) async fn handle(shared: &Shared, conn: &ConnInfo, request: ProxiedReq
         &request_id,
         &mut routed,
         log.as_deref_mut(),
+        started,
     )
     .await;
     let (response, close) = match result {

@@ -10,6 +10,7 @@ use hyper::server::conn::http2;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::access_log::LoggedBody;
@@ -32,7 +33,7 @@ pub(crate) async fn serve<S>(
         let conn = conn.clone();
         async move {
             let request = request.map(|body| RequestBody::h2(body, conn.limits.max_body_bytes));
-            let outcome = proxy::handle(&shared, &conn, Box::new(request)).await;
+            let outcome = proxy::handle(&shared, &conn, Box::new(request), Instant::now()).await;
             let status = outcome.response.status().as_u16();
             let log = outcome.log;
             let response = outcome

@@ -2,11 +2,20 @@
 //! separate connection task, so a request's write, wait and read happen on its own
 //! task without a hand-off.
 
+use std::time::Duration;
+
 use bytes::BytesMut;
 use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+use crate::deadline::Deadline;
 
 /// Bytes kept for reading response heads; grows for larger heads.
 const READ_BUFFER: usize = 4096;
+
+/// Where a new connection's timer starts: later than any response deadline, so the
+/// first request sets it.
+const IDLE_TIMER: Duration = Duration::from_secs(24 * 3600);
 
 /// A connection to an origin and the bytes read from it but not consumed yet.
 #[derive(Debug)]
@@ -15,6 +24,8 @@ pub(crate) struct UpstreamConn {
     pub buf: BytesMut,
     /// Reused for each request head, so encoding does not allocate.
     pub head: Vec<u8>,
+    /// The response timeout of each request on this connection.
+    pub deadline: Deadline,
 }
 
 impl UpstreamConn {
@@ -23,6 +34,8 @@ impl UpstreamConn {
             stream,
             buf: BytesMut::with_capacity(READ_BUFFER),
             head: Vec::with_capacity(512),
+            // Set to each request's deadline as it is sent.
+            deadline: Deadline::new(Instant::now() + IDLE_TIMER),
         }
     }
 

@@ -5,6 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use super::conn::UpstreamConn;
 use super::request::{write_body, write_head, HeadNotSent};
 use super::response::read_head;
@@ -15,6 +17,7 @@ use crate::proxy::ProxiedRequest;
 use crate::RequestBody;
 use http::header::HOST;
 use http::{HeaderValue, Response};
+use http_body::Body as _;
 
 /// A cluster's timeouts, as the exchange needs them.
 #[derive(Debug, Clone, Copy)]
@@ -32,9 +35,13 @@ pub(crate) struct Ready {
     reused: bool,
 }
 
-/// A pooled connection if one is alive, else a new one.
-pub(crate) async fn checkout(backend: &Backend, limits: &Limits) -> Result<Ready, UpstreamError> {
-    if let Some(conn) = backend.pool.current().take() {
+/// A pooled connection if one is alive (at `now`), else a new one.
+pub(crate) async fn checkout(
+    backend: &Backend,
+    limits: &Limits,
+    now: Instant,
+) -> Result<Ready, UpstreamError> {
+    if let Some(conn) = backend.pool.current().take(now) {
         return Ok(Ready { conn, reused: true });
     }
     // Boxed: connecting (with name resolution) is the rare path, and its large state
@@ -71,9 +78,9 @@ pub(crate) struct Failed {
 /// A response head, and the request that asked for it without its body (for a retry).
 pub(crate) type Answered = (Response<PooledBody>, ProxiedRequest);
 
-/// Sends `request` on `ready` and waits for the response head. `response_timeout`
-/// runs from "request sent": a slow upload is the client's pace (bounded by the
-/// listener's idle timeout), not the origin's.
+/// Sends `request` on `ready` (at `now`) and waits for the response head.
+/// `response_timeout` runs from "request sent": a slow upload is the client's pace
+/// (bounded by the listener's idle timeout), not the origin's.
 pub(crate) async fn exchange(
     ready: Ready,
     backend: &Arc<Backend>,
@@ -81,6 +88,7 @@ pub(crate) async fn exchange(
     mut head: ProxiedRequest,
     appended: &Appended,
     in_flight: InFlight,
+    now: Instant,
 ) -> Result<Answered, Failed> {
     let Ready { mut conn, reused } = ready;
     let body = std::mem::replace(head.body_mut(), RequestBody::empty());
@@ -93,8 +101,12 @@ pub(crate) async fn exchange(
     let result = match sent {
         Ok((body, chunked)) => {
             let answer = async {
+                let in_head = body.is_end_stream();
                 write_body(&mut conn, body, chunked, limits.response_timeout).await?;
-                read_head(&mut conn, head.method(), limits.response_timeout).await
+                // Sent with the head, the request left just now; a streamed body
+                // only just finished.
+                let sent = if in_head { now } else { Instant::now() };
+                read_head(&mut conn, head.method(), sent + limits.response_timeout).await
             };
             answer.await.map_err(tag)
         }

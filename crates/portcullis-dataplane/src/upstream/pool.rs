@@ -29,10 +29,10 @@ impl Pool {
         }
     }
 
-    /// A live idle connection, if any; expired and closed ones are dropped on the way.
-    pub(crate) fn take(&self) -> Option<UpstreamConn> {
+    /// A live idle connection at `now`, if any; expired and closed ones are dropped on
+    /// the way.
+    pub(crate) fn take(&self, now: Instant) -> Option<UpstreamConn> {
         let idle = self.idle.as_ref()?;
-        let now = Instant::now();
         while let Some(entry) = idle.pop() {
             if entry.expires > now && entry.conn.is_reusable() {
                 return Some(entry.conn);

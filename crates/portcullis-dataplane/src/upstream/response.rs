@@ -1,7 +1,7 @@
 //! Reading an origin's response head and deciding how its body is framed and whether
 //! the connection can carry another request afterwards.
 
-use std::time::Duration;
+use tokio::time::Instant;
 
 use http::header::CONTENT_LENGTH;
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, Version};
@@ -36,14 +36,13 @@ pub(crate) struct Head {
 }
 
 /// Reads the head of the response to a `method` request, skipping interim (1xx)
-/// responses. `timeout` bounds the wait. A connection that ends before a single byte
-/// arrives is reported as a reset (the caller knows whether it was reused).
+/// responses, until `due`. A connection that ends before a single byte arrives is
+/// reported as a reset (the caller knows whether it was reused).
 pub(crate) async fn read_head(
     conn: &mut UpstreamConn,
     method: &Method,
-    timeout: Duration,
+    due: Instant,
 ) -> Result<Head, UpstreamError> {
-    let deadline = tokio::time::Instant::now() + timeout;
     loop {
         if let Some(head) = parse(conn, method)? {
             if head.response.status().is_informational() {
@@ -58,7 +57,13 @@ pub(crate) async fn read_head(
             ));
         }
         conn.buf.reserve(4096);
-        match tokio::time::timeout_at(deadline, conn.stream.read_buf(&mut conn.buf)).await {
+        let UpstreamConn {
+            stream,
+            buf,
+            deadline,
+            ..
+        } = conn;
+        match deadline.run(due, stream.read_buf(buf)).await {
             Ok(Ok(n)) if n > 0 => {}
             Ok(Ok(_)) => {
                 return Err(UpstreamError::new(
