@@ -59,7 +59,7 @@ pub(crate) async fn serve<R, W>(
             &shutdown,
             &mut deadline,
         );
-        let (head, arrived) = match reading.await {
+        let head = match reading.await {
             Ok(Some(head)) => head,
             Ok(None) => break,
             Err(rejection) => {
@@ -75,7 +75,6 @@ pub(crate) async fn serve<R, W>(
             &mut writer,
             &mut buf,
             head,
-            arrived,
             &shutdown,
         );
         if !Box::pin(exchange).await {
@@ -85,8 +84,7 @@ pub(crate) async fn serve<R, W>(
     linger_close(&mut reader, &mut writer).await;
 }
 
-/// Reads the next head, and when it began to be read. `Ok(None)`: the connection
-/// ended or idled out quietly.
+/// Reads the next head. `Ok(None)`: the connection ended or idled out quietly.
 async fn read_head<R: AsyncRead + Readable + Unpin>(
     reader: &mut R,
     buf: &mut BytesMut,
@@ -94,7 +92,7 @@ async fn read_head<R: AsyncRead + Readable + Unpin>(
     first: bool,
     shutdown: &CancellationToken,
     deadline: &mut Deadline,
-) -> Result<Option<(Head, Instant)>, Rejection> {
+) -> Result<Option<Head>, Rejection> {
     let limits = &conn.limits;
     if buf.is_empty() {
         // Waiting between requests: idle timeout, or the server is draining.
@@ -122,8 +120,8 @@ async fn read_head<R: AsyncRead + Readable + Unpin>(
     let arrived = Instant::now();
     let due = arrived + limits.header_timeout;
     loop {
-        if let Some(head) = head::parse(buf)? {
-            return Ok(Some((head, arrived)));
+        if let Some(head) = head::parse(buf, arrived)? {
+            return Ok(Some(head));
         }
         if buf.len() >= limits.max_header_bytes {
             return Err(Rejection {
@@ -153,7 +151,6 @@ async fn exchange<R, W>(
     writer: &mut W,
     buf: &mut BytesMut,
     head: Head,
-    arrived: Instant,
     shutdown: &CancellationToken,
 ) -> bool
 where
@@ -165,6 +162,7 @@ where
         framing,
         keep_alive,
         expects_continue,
+        arrived,
     } = head;
     let limit = conn.limits.max_body_bytes;
     let too_large = matches!(framing, BodyFraming::Length(n) if limit.is_some_and(|l| n > l));

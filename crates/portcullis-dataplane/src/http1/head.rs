@@ -4,6 +4,8 @@ use bytes::{Bytes, BytesMut};
 use http::header::{CONTENT_LENGTH, EXPECT, HOST, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderValue, Method, Request, Uri, Version};
 
+use tokio::time::Instant;
+
 use crate::fields;
 use crate::Cause;
 
@@ -27,6 +29,8 @@ pub(crate) struct Head {
     pub keep_alive: bool,
     /// The client sent `Expect: 100-continue`.
     pub expects_continue: bool,
+    /// When the head began to be read.
+    pub arrived: Instant,
 }
 
 /// A head that cannot be served, with the `Accept` header if it was readable.
@@ -51,9 +55,10 @@ pub(crate) fn is_h2_preface(buf: &[u8]) -> Option<bool> {
     (buf[..n] == H2_PREFACE[..n]).then_some(n == H2_PREFACE.len())
 }
 
-/// Parses a complete head from the front of `buf`, consuming it. `Ok(None)` means more
-/// bytes are needed; the caller enforces `max_header_bytes` and the timeouts.
-pub(crate) fn parse(buf: &mut BytesMut) -> Result<Option<Head>, Rejection> {
+/// Parses a complete head from the front of `buf`, consuming it; it began to arrive at
+/// `arrived`. `Ok(None)` means more bytes are needed; the caller enforces
+/// `max_header_bytes` and the timeouts.
+pub(crate) fn parse(buf: &mut BytesMut, arrived: Instant) -> Result<Option<Head>, Rejection> {
     let mut slots = fields::header_slots!();
     let mut parsed = httparse::Request::new(&mut []);
     let len = match parsed.parse_with_uninit_headers(buf, &mut slots) {
@@ -102,6 +107,7 @@ pub(crate) fn parse(buf: &mut BytesMut) -> Result<Option<Head>, Rejection> {
         framing,
         keep_alive,
         expects_continue,
+        arrived,
     }))
 }
 
@@ -176,7 +182,7 @@ mod tests {
     use super::*;
 
     fn parse_str(raw: &str) -> Result<Option<Head>, Rejection> {
-        parse(&mut BytesMut::from(raw))
+        parse(&mut BytesMut::from(raw), Instant::now())
     }
 
     fn cause(raw: &str) -> Option<Cause> {
