@@ -78,10 +78,13 @@ impl AcceptLoop {
             Ok(listener) => listener,
             Err(e) => return tracing::error!(listener = %name, error = %e, "cannot accept"),
         };
+        // This worker's own child of the listener's token: each request checks it, and
+        // a token's state sits behind a mutex that both workers would otherwise share.
+        let stop = self.stop.child_token();
         loop {
             let accepted = tokio::select! {
                 accepted = listener.accept() => accepted,
-                () = self.stop.cancelled() => break,
+                () = stop.cancelled() => break,
             };
             let (stream, peer) = match accepted {
                 Ok(pair) => pair,
@@ -97,11 +100,7 @@ impl AcceptLoop {
                 continue;
             }
             let guard = OpenConnection::new(&self.open);
-            let (shared, stop, name) = (
-                Arc::clone(&self.shared),
-                self.stop.clone(),
-                Arc::clone(&name),
-            );
+            let (shared, stop, name) = (Arc::clone(&self.shared), stop.clone(), Arc::clone(&name));
             self.connections.spawn(async move {
                 connection::serve(shared, name, stream, peer, stop).await;
                 drop(guard);
