@@ -40,7 +40,7 @@ pub use backend::Backend;
 pub use body::{BodyError, RelayError, RequestBody, ResponseBody};
 pub use cause::{Cause, Tally};
 pub use cluster::Cluster;
-pub use metrics::names;
+pub use metrics::{duration_buckets, names, render as render_metrics};
 pub use response::ProxyIdentity;
 pub use server::{Server, Shared};
 pub use snapshot::Snapshot;

@@ -72,7 +72,11 @@ pub(crate) async fn serve(
         started_at,
     });
     let (admin_stop, admin_stopped) = oneshot::channel::<()>();
-    let render = Arc::new(move || metrics.render());
+    let render = Arc::new(move || {
+        let mut text = metrics.render();
+        portcullis_dataplane::render_metrics(&mut text);
+        text
+    });
     let admin_task = tokio::spawn(
         admin.run(status, render, config.admin.token.clone(), async {
             let _ = admin_stopped.await;
@@ -99,4 +103,13 @@ fn control_runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .thread_name("portcullis-control")
         .enable_all()
         .build()
+}
+
+#[cfg(test)]
+mod bucket_tests {
+    #[test]
+    fn data_plane_histograms_use_the_spec_buckets() {
+        let rendered: Vec<f64> = portcullis_dataplane::duration_buckets().collect();
+        assert_eq!(rendered, portcullis_admin::DURATION_BUCKETS);
+    }
 }

@@ -174,7 +174,7 @@ impl Forwarder<'_> {
                 response.body_mut().hold_backend_place(cap);
                 let status = response.status().as_u16();
                 let took = responded.saturating_duration_since(started);
-                backend.metrics.duration.record(took.as_secs_f64());
+                backend.metrics.duration.record(took);
                 backend.metrics.requests.increment(status);
                 if let Some(log) = self.log.as_deref_mut() {
                     log.upstream_status = Some(status);

@@ -87,10 +87,7 @@ pub(crate) async fn handle(
     }
     if let Some(cluster) = routed.and_then(|i| snapshot.clusters.get(i)) {
         cluster.tally().request();
-        cluster
-            .metrics
-            .duration
-            .record(started.elapsed().as_secs_f64());
+        cluster.metrics.duration.record(started.elapsed());
     }
     if let Some(log) = log.as_deref_mut() {
         log.proxy_time = started.elapsed();

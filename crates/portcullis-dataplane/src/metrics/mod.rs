@@ -1,12 +1,19 @@
 //! The data plane's metrics: names in one place, and handles made when a listener,
 //! cluster or backend enters the table, so the request path only increments. Label
 //! values come from the config (and the status code), never from request data.
+//!
+//! What every request updates (request and attempt counts, latencies) is kept per
+//! worker in [`sharded`] and rendered by it; the rest goes through the `metrics` facade
+//! to the Prometheus exporter.
 
-use std::sync::OnceLock;
+mod sharded;
 
-use metrics::{Counter, Gauge, Histogram};
+use std::sync::{Arc, OnceLock};
+
+use metrics::{Counter, Gauge};
 
 use crate::Cause;
+pub use sharded::{duration_buckets, render};
 
 /// Metric names, as the SPEC spells them.
 pub mod names {
@@ -38,7 +45,7 @@ const CODES: std::ops::RangeInclusive<u16> = 100..=599;
 pub(crate) struct CodeCounters {
     name: &'static str,
     labels: Vec<(&'static str, String)>,
-    slots: OnceLock<Box<[OnceLock<Counter>]>>,
+    slots: OnceLock<Box<[OnceLock<Arc<sharded::Counter>>]>>,
 }
 
 impl CodeCounters {
@@ -57,11 +64,13 @@ impl CodeCounters {
             .get_or_init(|| CODES.map(|_| OnceLock::new()).collect());
         let slot = &slots[usize::from(code - CODES.start())];
         slot.get_or_init(|| {
-            let mut labels: Vec<(&'static str, String)> = self.labels.clone();
-            labels.push(("code", code.to_string()));
-            metrics::counter!(self.name, &labels)
+            let code = code.to_string();
+            let mut labels: Vec<(&str, &str)> =
+                self.labels.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            labels.push(("code", &code));
+            sharded::counter(self.name, &labels)
         })
-        .increment(1);
+        .increment();
     }
 }
 
@@ -97,7 +106,7 @@ impl CauseCounters {
 #[derive(Debug)]
 pub(crate) struct BackendMetrics {
     pub in_flight: Gauge,
-    pub duration: Histogram,
+    pub duration: Arc<sharded::Histogram>,
     pub requests: CodeCounters,
 }
 
@@ -111,7 +120,10 @@ impl BackendMetrics {
         };
         Self {
             in_flight: metrics::gauge!(names::IN_FLIGHT_REQUESTS, &labels()),
-            duration: metrics::histogram!(names::UPSTREAM_DURATION, &labels()),
+            duration: sharded::histogram(
+                names::UPSTREAM_DURATION,
+                &[("cluster", cluster), ("backend", backend)],
+            ),
             requests: CodeCounters::new(names::UPSTREAM_REQUESTS_TOTAL, labels().to_vec()),
         }
     }
@@ -120,14 +132,14 @@ impl BackendMetrics {
 /// One cluster's handles.
 #[derive(Debug)]
 pub(crate) struct ClusterMetrics {
-    pub duration: Histogram,
+    pub duration: Arc<sharded::Histogram>,
     pub generated: CauseCounters,
 }
 
 impl ClusterMetrics {
     pub(crate) fn new(cluster: &str) -> Self {
         Self {
-            duration: metrics::histogram!(names::REQUEST_DURATION, "cluster" => cluster.to_owned()),
+            duration: sharded::histogram(names::REQUEST_DURATION, &[("cluster", cluster)]),
             generated: CauseCounters::new(cluster),
         }
     }
