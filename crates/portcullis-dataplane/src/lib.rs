@@ -27,6 +27,7 @@ mod fields;
 mod headers;
 mod http1;
 mod metrics;
+mod padded;
 mod proxy;
 mod registry;
 mod response;

@@ -14,6 +14,8 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use crate::padded::Padded;
+
 /// Upper bounds of the latency buckets, in nanoseconds: the SPEC's buckets, from
 /// 0.5 ms (a pooled request on loopback) to 30 s (the default `response_timeout`).
 const BOUNDS_NANOS: [u64; 15] = [
@@ -38,11 +40,6 @@ const BOUNDS_NANOS: [u64; 15] = [
 pub fn duration_buckets() -> impl Iterator<Item = f64> {
     BOUNDS_NANOS.iter().map(|&n| n as f64 / 1e9)
 }
-
-/// Keeps each worker's slot on its own cache lines (two, for adjacent-line prefetch).
-#[derive(Debug, Default)]
-#[repr(align(128))]
-struct Padded<T>(T);
 
 /// Slots per series: one per CPU, as workers default to one per CPU. A worker whose
 /// index is beyond shares a slot, which stays correct, only slower.

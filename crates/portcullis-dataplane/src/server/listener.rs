@@ -6,10 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use socket2::{Domain, Socket, Type};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::runtime::Handle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::workers::Load;
 use super::{connection, Shared};
 
 /// Pending connections the kernel may queue.
@@ -63,28 +65,35 @@ pub(super) struct AcceptLoop {
     pub shared: Arc<Shared>,
     /// This listener's token: cancelled when it is removed or the server drains.
     pub stop: CancellationToken,
+    /// A child of `stop` per worker, for the connections it serves: each request
+    /// checks its token, and a token's state sits behind a mutex that workers sharing
+    /// one token would contend on.
+    pub worker_stops: Arc<[CancellationToken]>,
     pub connections: TaskTracker,
     /// Updated in place by a reload.
     pub max_connections: Arc<AtomicUsize>,
     /// Connections open right now; also read by the status API.
     pub open: Arc<OpenCount>,
+    /// Every worker's runtime, to hand a connection to.
+    pub workers: Arc<[Handle]>,
+    /// Connections open per worker, to pick the one to hand to.
+    pub load: Arc<Load>,
 }
 
 impl AcceptLoop {
     /// Accepts on `socket` until `stop`; each connection runs as a task on
-    /// `connections`, on this worker. Must run on the worker that owns `socket`.
-    pub(super) async fn run(self, name: Arc<str>, socket: std::net::TcpListener) {
+    /// `connections`, on the least busy worker. Must run on worker `index`, which
+    /// owns `socket`.
+    pub(super) async fn run(self, name: Arc<str>, socket: std::net::TcpListener, index: usize) {
         let listener = match TcpListener::from_std(socket) {
             Ok(listener) => listener,
             Err(e) => return tracing::error!(listener = %name, error = %e, "cannot accept"),
         };
-        // This worker's own child of the listener's token: each request checks it, and
-        // a token's state sits behind a mutex that both workers would otherwise share.
-        let stop = self.stop.child_token();
+        let accepting = &self.worker_stops[index];
         loop {
             let accepted = tokio::select! {
                 accepted = listener.accept() => accepted,
-                () = stop.cancelled() => break,
+                () = accepting.cancelled() => break,
             };
             let (stream, peer) = match accepted {
                 Ok(pair) => pair,
@@ -99,12 +108,29 @@ impl AcceptLoop {
                 drop(stream); // over max_connections: closed at once
                 continue;
             }
-            let guard = OpenConnection::new(&self.open);
-            let (shared, stop, name) = (Arc::clone(&self.shared), stop.clone(), Arc::clone(&name));
-            self.connections.spawn(async move {
-                connection::serve(shared, name, stream, peer, stop).await;
-                drop(guard);
-            });
+            let worker = self.load.least_busy(index);
+            let guards = (OpenConnection::new(&self.open), self.load.open(worker));
+            let shared = Arc::clone(&self.shared);
+            let stop = self.worker_stops[worker].clone();
+            let name = Arc::clone(&name);
+            if worker == index {
+                self.connections.spawn(async move {
+                    connection::serve(shared, name, stream, peer, stop).await;
+                    drop(guards);
+                });
+                continue;
+            }
+            // To another worker: its runtime must own the socket's registration.
+            let Ok(stream) = stream.into_std() else {
+                continue;
+            };
+            let serve = async move {
+                if let Ok(stream) = TcpStream::from_std(stream) {
+                    connection::serve(shared, name, stream, peer, stop).await;
+                }
+                drop(guards);
+            };
+            self.connections.spawn_on(serve, &self.workers[worker]);
         }
     }
 }

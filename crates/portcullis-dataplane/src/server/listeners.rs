@@ -5,12 +5,12 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::listener::{AcceptLoop, BoundListener, OpenCount};
+use super::workers::Workers;
 use super::Shared;
 
 /// Listeners by name: bound ones waiting to start, and running ones.
@@ -122,24 +122,33 @@ impl Listeners {
         shared: &Arc<Shared>,
         server_stop: &CancellationToken,
         connections: &TaskTracker,
-        workers: &[Handle],
+        workers: &Workers,
     ) {
         for bound in self.pending.drain(..) {
             let name = bound.name.to_string();
             tracing::info!(listener = %name, address = %bound.local_addr, "listening");
+            let stop = server_stop.child_token();
             let accept = AcceptLoop {
                 shared: Arc::clone(shared),
-                stop: server_stop.child_token(),
+                worker_stops: workers
+                    .handles()
+                    .iter()
+                    .map(|_| stop.child_token())
+                    .collect(),
+                stop,
                 connections: connections.clone(),
                 max_connections: Arc::new(AtomicUsize::new(bound.max_connections)),
                 open: Arc::new(OpenCount::new(&name)),
+                workers: Arc::clone(workers.handles()),
+                load: Arc::clone(workers.load()),
             };
+            let handles = workers.handles().iter().enumerate().cycle();
             let tasks = bound
                 .sockets
                 .into_iter()
-                .zip(workers.iter().cycle())
-                .map(|(socket, worker)| {
-                    worker.spawn(accept.clone().run(Arc::clone(&bound.name), socket))
+                .zip(handles)
+                .map(|(socket, (index, worker))| {
+                    worker.spawn(accept.clone().run(Arc::clone(&bound.name), socket, index))
                 })
                 .collect();
             let running = Running {
