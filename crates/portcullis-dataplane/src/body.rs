@@ -32,6 +32,15 @@ pub struct RequestBody {
     limit: Option<u64>,
 }
 
+impl std::fmt::Debug for RequestBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestBody")
+            .field("received", &self.received)
+            .field("limit", &self.limit)
+            .finish_non_exhaustive()
+    }
+}
+
 enum Source {
     Empty,
     /// Fed by the HTTP/1.1 connection task, which owns the socket.

@@ -187,7 +187,8 @@ where
         BodyFraming::Length(n) => channel(Some(n)),
         BodyFraming::Chunked => channel(None),
     };
-    let request = Box::new(request.map(|()| body));
+    let mut request = request;
+    *request.body_mut() = body;
     let mut pump_end = tx.is_none().then_some(PumpEnd::Complete);
     let pump = async {
         match tx {

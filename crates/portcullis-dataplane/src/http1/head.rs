@@ -7,7 +7,8 @@ use http::{HeaderMap, HeaderValue, Method, Request, Uri, Version};
 use tokio::time::Instant;
 
 use crate::fields;
-use crate::Cause;
+use crate::proxy::ProxiedRequest;
+use crate::{Cause, RequestBody};
 
 /// The client connection preface of HTTP/2 with prior knowledge.
 pub(crate) const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -23,7 +24,9 @@ pub(crate) enum BodyFraming {
 /// A parsed, checked request head.
 #[derive(Debug)]
 pub(crate) struct Head {
-    pub request: Request<()>,
+    /// Boxed from the start, with an empty body the connection replaces: the request
+    /// then moves by pointer from here to the origin.
+    pub request: ProxiedRequest,
     pub framing: BodyFraming,
     /// The client wants the connection kept open after this exchange.
     pub keep_alive: bool,
@@ -97,7 +100,7 @@ pub(crate) fn parse(buf: &mut BytesMut, arrived: Instant) -> Result<Option<Head>
         .get(EXPECT)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
     headers.remove(EXPECT); // answered here; the origin sees a plain request
-    let mut request = Request::new(());
+    let mut request = Box::new(Request::new(RequestBody::empty()));
     *request.method_mut() = method;
     *request.uri_mut() = uri;
     *request.version_mut() = version;
