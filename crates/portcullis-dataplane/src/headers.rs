@@ -131,11 +131,13 @@ pub(crate) fn generate_request_id() -> HeaderValue {
     thread_local! {
         static IDS: RefCell<BytesMut> = RefCell::new(BytesMut::new());
     }
-    let mut bits = fastrand::u128(..);
     let mut out = [0u8; ID_LEN];
-    for byte in out.iter_mut() {
-        *byte = HEX[(bits & 0xf) as usize];
-        bits >>= 4;
+    for (digits, byte) in out
+        .chunks_exact_mut(2)
+        .zip(fastrand::u128(..).to_le_bytes())
+    {
+        digits[0] = HEX[usize::from(byte >> 4)];
+        digits[1] = HEX[usize::from(byte & 0xf)];
     }
     let id = IDS.with(|ids| {
         let mut ids = ids.borrow_mut();

@@ -72,6 +72,12 @@ impl RouteTable {
         &mut self.suffixes[position].1
     }
 
+    /// Whether any route names a host: if none does, a request's host need not be
+    /// read at all.
+    pub(crate) fn matches_hosts(&self) -> bool {
+        !self.exact.is_empty() || !self.suffixes.is_empty()
+    }
+
     /// The cluster for `host` (lowercase, no port) and `path`.
     pub(crate) fn lookup(&self, host: &str, path: &str) -> Option<usize> {
         if let Some(found) = self.exact.get(host).and_then(|paths| paths.lookup(path)) {

@@ -326,6 +326,9 @@ fn short_circuit(cluster: &Cluster, unusable: Unusable, accept: &Option<HeaderVa
 }
 
 fn route(view: &ListenerView, request: &Request<RequestBody>) -> Option<usize> {
+    if !view.routes.matches_hosts() {
+        return view.routes.lookup("", request.uri().path());
+    }
     let host = request
         .headers()
         .get(HOST)
