@@ -3,10 +3,10 @@
 //! front (a head is parsed twice per request; 4 KiB arrays each time add up).
 
 use bytes::Bytes;
-use http::header::{CONNECTION, HOST, TRANSFER_ENCODING};
+use http::header::{ACCEPT, CONNECTION, CONTENT_LENGTH, EXPECT, HOST, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-use crate::headers::{HOP_BY_HOP, KEEP_ALIVE};
+use crate::headers::{HOP_BY_HOP, KEEP_ALIVE, X_REQUEST_ID};
 
 /// Most header lines a head may carry.
 pub(crate) const MAX_FIELDS: usize = 128;
@@ -49,14 +49,52 @@ pub(crate) fn spans(head: &[u8], fields: &[httparse::Header<'_>], out: &mut Span
     }
 }
 
-/// The header map of a frozen head; `None` if a name or value is not valid.
-pub(crate) fn header_map(head: &Bytes, spans: &[FieldSpan]) -> Option<HeaderMap> {
+/// Which of the fields a request's handling looks up it carries, noted while its map
+/// is built: most requests carry few of them, and looking up an absent name costs a
+/// hash and a probe for nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Present(u8);
+
+/// The fields [`Present`] notes, by bit.
+static NOTED: [HeaderName; 6] = [
+    CONTENT_LENGTH,
+    TRANSFER_ENCODING,
+    CONNECTION,
+    EXPECT,
+    ACCEPT,
+    X_REQUEST_ID,
+];
+
+impl Present {
+    /// Nothing known: every lookup is made (a message whose map was built elsewhere).
+    pub(crate) const UNKNOWN: Self = Self(u8::MAX);
+
+    fn note(&mut self, name: &HeaderName) {
+        if let Some(i) = NOTED.iter().position(|noted| noted == name) {
+            self.0 |= 1 << i;
+        }
+    }
+
+    /// Whether `name` may be present (always, for a name not noted).
+    pub(crate) fn may_have(self, name: &HeaderName) -> bool {
+        NOTED
+            .iter()
+            .position(|noted| noted == name)
+            .is_none_or(|i| self.0 & 1 << i != 0)
+    }
+}
+
+/// The header map of a frozen head, and which noted fields it has; `None` if a name
+/// or value is not valid.
+pub(crate) fn header_map(head: &Bytes, spans: &[FieldSpan]) -> Option<(HeaderMap, Present)> {
     let mut headers = HeaderMap::with_capacity(spans.len() + ROOM_TO_ADD);
+    let mut present = Present(0);
     for span in spans {
         let (name, value) = field(head, span)?;
+        present.note(&name);
         headers.append(name, value);
     }
-    Some(headers)
+    Some((headers, present))
 }
 
 fn field(head: &Bytes, span: &FieldSpan) -> Option<(HeaderName, HeaderValue)> {
@@ -147,6 +185,27 @@ mod tests {
         assert!(hop.keep_alive && !hop.close);
         assert_eq!(hop.keep_alive_timeout, Some(5));
         assert_eq!(hop.transfer_encoding.unwrap(), "gzip, chunked");
+    }
+
+    #[test]
+    fn present_notes_the_looked_up_fields_a_request_carries() {
+        let head: &'static [u8] = b"GET / HTTP/1.1\r\nHost: a\r\nexpect: 100-continue\r\n\r\n";
+        let mut slots = header_slots!();
+        let mut parsed = httparse::Request::new(&mut []);
+        parsed
+            .parse_with_uninit_headers(head, &mut slots)
+            .expect("a valid head");
+        let mut found = Spans::new();
+        spans(head, parsed.headers, &mut found);
+        let (headers, present) = header_map(&Bytes::from_static(head), &found).unwrap();
+        assert_eq!(headers.len(), 2);
+        assert!(present.may_have(&EXPECT));
+        assert!(!present.may_have(&CONTENT_LENGTH) && !present.may_have(&X_REQUEST_ID));
+        assert!(
+            present.may_have(&HOST),
+            "a name not noted may always be there"
+        );
+        assert!(Present::UNKNOWN.may_have(&CONTENT_LENGTH));
     }
 
     #[test]

@@ -163,6 +163,7 @@ where
         keep_alive,
         expects_continue,
         arrived,
+        present,
     } = head;
     let limit = conn.limits.max_body_bytes;
     let too_large = matches!(framing, BodyFraming::Length(n) if limit.is_some_and(|l| n > l));
@@ -207,7 +208,7 @@ where
     // In its own block: the finished handler's state then shares space with the
     // response writer's in this future, which is copied into a box per request.
     let outcome = {
-        let handle = proxy::handle(shared, conn, request, arrived);
+        let handle = proxy::handle(shared, conn, request, arrived, present);
         tokio::pin!(handle);
         loop {
             tokio::select! {

@@ -1,12 +1,12 @@
 //! Reading and checking one request head.
 
 use bytes::{Bytes, BytesMut};
-use http::header::{CONTENT_LENGTH, EXPECT, HOST, TRANSFER_ENCODING};
+use http::header::{ACCEPT, CONNECTION, CONTENT_LENGTH, EXPECT, HOST, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderValue, Method, Request, Uri, Version};
 
 use tokio::time::Instant;
 
-use crate::fields;
+use crate::fields::{self, Present};
 use crate::proxy::ProxiedRequest;
 use crate::{Cause, RequestBody};
 
@@ -34,6 +34,8 @@ pub(crate) struct Head {
     pub expects_continue: bool,
     /// When the head began to be read.
     pub arrived: Instant,
+    /// Which of the fields its handling looks up it carries.
+    pub present: Present,
 }
 
 /// A head that cannot be served, with the `Accept` header if it was readable.
@@ -87,19 +89,25 @@ pub(crate) fn parse(buf: &mut BytesMut, arrived: Instant) -> Result<Option<Head>
     let path_start = path.as_ptr() as usize - buf.as_ptr() as usize;
     let path_range = path_start..path_start + path.len();
     let head_bytes = buf.split_to(len).freeze();
-    let mut headers =
+    let (mut headers, present) =
         fields::header_map(&head_bytes, &spans).ok_or_else(|| Rejection::bad(None))?;
-    let accept = headers.get(http::header::ACCEPT).cloned();
+    let accept = present
+        .may_have(&ACCEPT)
+        .then(|| headers.get(ACCEPT).cloned())
+        .flatten();
     let bad = || Rejection::bad(accept.as_ref());
     let method = method.map_err(|_| bad())?;
     let uri = parse_uri(head_bytes.slice(path_range)).ok_or_else(bad)?;
     check_host(&headers, version, &uri).map_err(|()| bad())?;
-    let framing = framing(&mut headers, version).map_err(|()| bad())?;
-    let keep_alive = crate::headers::keeps_alive(&headers, version);
-    let expects_continue = headers
-        .get(EXPECT)
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
-    headers.remove(EXPECT); // answered here; the origin sees a plain request
+    let framing = framing(&mut headers, present, version).map_err(|()| bad())?;
+    let keep_alive = match present.may_have(&CONNECTION) {
+        true => crate::headers::keeps_alive(&headers, version),
+        false => version != Version::HTTP_10,
+    };
+    let expects_continue = present.may_have(&EXPECT)
+        && headers
+            .remove(EXPECT) // answered here; the origin sees a plain request
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
     let mut request = Box::new(Request::new(RequestBody::empty()));
     *request.method_mut() = method;
     *request.uri_mut() = uri;
@@ -111,6 +119,7 @@ pub(crate) fn parse(buf: &mut BytesMut, arrived: Instant) -> Result<Option<Head>
         keep_alive,
         expects_continue,
         arrived,
+        present,
     }))
 }
 
@@ -140,9 +149,9 @@ fn check_host(headers: &HeaderMap, version: Version, uri: &Uri) -> Result<(), ()
 /// Content-Length with Transfer-Encoding, differing Content-Lengths, or a
 /// Transfer-Encoding other than a lone final `chunked`. Identical duplicate
 /// Content-Lengths are folded into one.
-fn framing(headers: &mut HeaderMap, version: Version) -> Result<BodyFraming, ()> {
-    let has_length = headers.contains_key(CONTENT_LENGTH);
-    if headers.contains_key(TRANSFER_ENCODING) {
+fn framing(headers: &mut HeaderMap, present: Present, version: Version) -> Result<BodyFraming, ()> {
+    let has_length = present.may_have(&CONTENT_LENGTH) && headers.contains_key(CONTENT_LENGTH);
+    if present.may_have(&TRANSFER_ENCODING) && headers.contains_key(TRANSFER_ENCODING) {
         let codings: Vec<&HeaderValue> = headers.get_all(TRANSFER_ENCODING).iter().collect();
         let chunked_only = codings.len() == 1
             && codings[0]

@@ -125,11 +125,13 @@ fn framing(parts: &http::response::Parts, body: &LoggedBody, answering: Answerin
     {
         return Framing::Empty;
     }
-    let declared = parts
-        .headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse().ok());
-    match declared.or(body.size_hint().exact()) {
+    // The body's own exact size first: it is the declared length whenever there is
+    // one (a relayed body is framed by it), and it costs no header lookup.
+    let declared = || {
+        let value = parts.headers.get(CONTENT_LENGTH)?;
+        value.to_str().ok()?.parse().ok()
+    };
+    match body.size_hint().exact().or_else(declared) {
         Some(length) => Framing::Length(length),
         None if answering.version == Version::HTTP_11 => Framing::Chunked,
         None => Framing::UntilClose,

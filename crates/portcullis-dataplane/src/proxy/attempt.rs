@@ -2,7 +2,6 @@
 //! so one failed attempt does not lose it.
 
 use bytes::{Bytes, BytesMut};
-use http::header::CONTENT_LENGTH;
 use http::{Method, Request};
 use http_body::Body;
 use http_body_util::BodyExt;
@@ -27,10 +26,8 @@ impl Attempts {
     /// Whether the body should be read whole first, so that it can be sent again:
     /// retries on, a body, and a declared length within `max_retry_body_bytes`.
     pub(super) fn needs_buffering(request: &Request<RequestBody>, retry: &Retry) -> bool {
-        let declared = request
-            .headers()
-            .get(CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        // The body knows its declared length: no header lookup.
+        let declared = request.body().size_hint().exact();
         let keepable = declared.is_some_and(|n| n <= retry.max_retry_body_bytes);
         retry.attempts > 0 && !request.body().is_end_stream() && keepable
     }

@@ -8,8 +8,9 @@
 
 use std::sync::Arc;
 
-use http::header::{ACCEPT, CONTENT_LENGTH, HOST};
+use http::header::{ACCEPT, HOST};
 use http::{HeaderValue, Request, Response};
+use http_body::Body as _;
 use portcullis_breaker::RetryCause;
 use portcullis_health::Outcome;
 use tokio::time::Instant;
@@ -341,9 +342,7 @@ fn route(view: &ListenerView, request: &Request<RequestBody>) -> Option<usize> {
 
 fn exceeds_body_limit(request: &Request<RequestBody>, limit: Option<u64>) -> bool {
     let Some(limit) = limit else { return false };
-    let declared = request
-        .headers()
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    // The body knows its declared length: no header lookup.
+    let declared = request.body().size_hint().exact();
     declared.is_some_and(|length| length > limit)
 }

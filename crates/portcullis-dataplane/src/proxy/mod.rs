@@ -14,6 +14,7 @@ use portcullis_config::ProxyStatusMode;
 use tokio::time::Instant;
 
 use crate::access_log::RequestLog;
+use crate::fields::Present;
 use crate::headers::{self, PROXY_STATUS, X_REQUEST_ID};
 use crate::response::{generated_response, preferred_format, BodyFormat, Generated};
 use crate::snapshot::{ConnLimits, Snapshot};
@@ -44,15 +45,19 @@ pub(crate) struct Outcome {
 }
 
 /// Handles one request end to end, up to the response head. `started`: when its head
-/// began to be read.
+/// began to be read; `present`: which noted fields it carries.
 pub(crate) async fn handle(
     shared: &Shared,
     conn: &ConnInfo,
     request: ProxiedRequest,
     started: Instant,
+    present: Present,
 ) -> Outcome {
     let snapshot = crate::snapshot::current(&shared.snapshot);
-    let request_id = headers::request_id(request.headers());
+    let request_id = match present.may_have(&X_REQUEST_ID) {
+        true => headers::request_id(request.headers()),
+        false => headers::generate_request_id(),
+    };
     let mut log = shared
         .access_log
         .enabled()

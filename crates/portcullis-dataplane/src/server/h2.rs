@@ -14,6 +14,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::access_log::LoggedBody;
+use crate::fields::Present;
 use crate::proxy::{self, ConnInfo};
 use crate::{RequestBody, Shared};
 
@@ -33,7 +34,14 @@ pub(crate) async fn serve<S>(
         let conn = conn.clone();
         async move {
             let request = request.map(|body| RequestBody::h2(body, conn.limits.max_body_bytes));
-            let outcome = proxy::handle(&shared, &conn, Box::new(request), Instant::now()).await;
+            let outcome = proxy::handle(
+                &shared,
+                &conn,
+                Box::new(request),
+                Instant::now(),
+                Present::UNKNOWN,
+            )
+            .await;
             let status = outcome.response.status().as_u16();
             let log = outcome.log;
             let response = outcome
