@@ -1,7 +1,10 @@
 //! One HTTP/1.1 client connection: read a head, stream the body up while the proxy
 //! works, write the response, repeat while keep-alive allows.
 
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 
 use bytes::BytesMut;
 use http::Method;
@@ -104,6 +107,7 @@ async fn read_head<R: AsyncRead + Readable + Unpin>(
         let due = Instant::now() + wait;
         *buf = BytesMut::new(); // an idle connection keeps no buffer
         tokio::select! {
+            biased; // in order: no random pick per wait
             ready = deadline.run(due, reader.readable()) => match ready {
                 Ok(Ok(())) => {}
                 _ => return Ok(None),
@@ -210,12 +214,7 @@ where
     let outcome = {
         let handle = proxy::handle(shared, conn, request, arrived, present);
         tokio::pin!(handle);
-        loop {
-            tokio::select! {
-                end = &mut pump, if pump_end.is_none() => pump_end = Some(end),
-                outcome = &mut handle => break outcome,
-            }
-        }
+        alongside(pump.as_mut(), &mut pump_end, handle).await
     };
     let status = outcome.response.status().as_u16();
     let response = outcome
@@ -227,13 +226,26 @@ where
     };
     let write = write_response(writer, response, answering);
     tokio::pin!(write);
-    let written = loop {
-        tokio::select! {
-            end = &mut pump, if pump_end.is_none() => pump_end = Some(end),
-            written = &mut write => break written,
-        }
-    };
+    let written = alongside(pump.as_mut(), &mut pump_end, write).await;
     written == Written::KeepAlive && pump_end == Some(PumpEnd::Complete)
+}
+
+/// Runs `work` while the request body keeps streaming up through `pump`, whose end is
+/// noted in `pump_end` (already set when there is no body to pump).
+async fn alongside<F: Future>(
+    mut pump: Pin<&mut impl Future<Output = PumpEnd>>,
+    pump_end: &mut Option<PumpEnd>,
+    mut work: Pin<&mut F>,
+) -> F::Output {
+    poll_fn(|cx| {
+        if pump_end.is_none() {
+            if let Poll::Ready(end) = pump.as_mut().poll(cx) {
+                *pump_end = Some(end);
+            }
+        }
+        work.as_mut().poll(cx)
+    })
+    .await
 }
 
 fn channel(
