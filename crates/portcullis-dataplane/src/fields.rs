@@ -11,9 +11,10 @@ use crate::headers::{HOP_BY_HOP, KEEP_ALIVE, X_REQUEST_ID};
 /// Most header lines a head may carry.
 pub(crate) const MAX_FIELDS: usize = 128;
 
-/// Headers a proxy adds on the way through; reserved up front so the map does not
-/// grow while forwarding headers are set.
-const ROOM_TO_ADD: usize = 8;
+/// Headers added to a parsed message's map on the way through (`X-Request-Id` and
+/// `Proxy-Status` on a response; forwarding headers are written, not inserted):
+/// reserved up front so the map does not grow.
+const ROOM_TO_ADD: usize = 2;
 
 /// Where one field sits in the head: name and value as offsets.
 #[derive(Debug, Clone, Copy)]
