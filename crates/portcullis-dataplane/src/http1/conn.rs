@@ -1,6 +1,7 @@
 //! One HTTP/1.1 client connection: read a head, stream the body up while the proxy
 //! works, write the response, repeat while keep-alive allows.
 
+use std::cell::RefCell;
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -23,6 +24,38 @@ use crate::{Cause, RequestBody, Shared};
 
 /// Initial read buffer; grows up to `max_header_bytes` for a head.
 const READ_BUFFER: usize = 4096;
+
+thread_local! {
+    /// Read buffers of connections gone idle, lent to the next connection with a
+    /// request to read: an idle connection holds no buffer, and a request does not
+    /// allocate one.
+    static SPARE_READ_BUFFERS: RefCell<Vec<BytesMut>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Spare read buffers kept per worker thread.
+const MAX_SPARE_READ_BUFFERS: usize = 64;
+
+fn lend_read_buffer() -> BytesMut {
+    let spare = SPARE_READ_BUFFERS.with(|spares| spares.borrow_mut().pop());
+    let mut buf = spare.unwrap_or_default();
+    buf.clear();
+    // Reuses the buffer's memory once nothing read into it earlier is still alive.
+    buf.reserve(READ_BUFFER);
+    buf
+}
+
+fn return_read_buffer(buf: BytesMut) {
+    // A buffer grown for a large head is not kept.
+    if buf.capacity() == 0 || buf.capacity() > 4 * READ_BUFFER {
+        return;
+    }
+    SPARE_READ_BUFFERS.with(|spares| {
+        let mut spares = spares.borrow_mut();
+        if spares.len() < MAX_SPARE_READ_BUFFERS {
+            spares.push(buf);
+        }
+    });
+}
 
 /// A reader that can wait for data without a buffer, so an idle keep-alive
 /// connection holds no buffer memory.
@@ -105,7 +138,7 @@ async fn read_head<R: AsyncRead + Readable + Unpin>(
             limits.idle_timeout
         };
         let due = Instant::now() + wait;
-        *buf = BytesMut::new(); // an idle connection keeps no buffer
+        return_read_buffer(std::mem::take(buf)); // an idle connection keeps no buffer
         tokio::select! {
             biased; // in order: no random pick per wait
             ready = deadline.run(due, reader.readable()) => match ready {
@@ -114,7 +147,7 @@ async fn read_head<R: AsyncRead + Readable + Unpin>(
             },
             () = shutdown.cancelled() => return Ok(None),
         }
-        buf.reserve(READ_BUFFER);
+        *buf = lend_read_buffer();
         // Readiness can be spurious: the read itself is bounded too.
         match deadline.run(due, reader.read_buf(buf)).await {
             Ok(Ok(n)) if n > 0 => {}
