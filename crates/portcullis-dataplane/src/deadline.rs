@@ -7,7 +7,7 @@
 
 use std::future::{poll_fn, Future};
 use std::pin::{pin, Pin};
-use std::task::Poll;
+use std::task::{Context, Poll};
 
 use tokio::time::{Instant, Sleep};
 
@@ -35,24 +35,29 @@ impl Deadline {
         due: Instant,
         work: F,
     ) -> Result<F::Output, Elapsed> {
-        if self.timer.deadline() > due {
-            self.timer.as_mut().reset(due);
-        }
         let mut work = pin!(work);
         poll_fn(|cx| {
             if let Poll::Ready(output) = work.as_mut().poll(cx) {
                 return Poll::Ready(Ok(output));
             }
-            while self.timer.as_mut().poll(cx).is_ready() {
-                if self.timer.deadline() >= due {
-                    return Poll::Ready(Err(Elapsed));
-                }
-                // Fired for an earlier wait's deadline: move on to this one's.
-                self.timer.as_mut().reset(due);
-            }
-            Poll::Pending
+            self.poll_until(cx, due).map(|()| Err(Elapsed))
         })
         .await
+    }
+
+    /// Ready once `due` has passed; until then, `cx` is woken when it does.
+    pub(crate) fn poll_until(&mut self, cx: &mut Context<'_>, due: Instant) -> Poll<()> {
+        if self.timer.deadline() > due {
+            self.timer.as_mut().reset(due);
+        }
+        while self.timer.as_mut().poll(cx).is_ready() {
+            if self.timer.deadline() >= due {
+                return Poll::Ready(());
+            }
+            // Fired for an earlier wait's deadline: move on to this one's.
+            self.timer.as_mut().reset(due);
+        }
+        Poll::Pending
     }
 }
 
