@@ -74,51 +74,58 @@ impl Readable for tokio::net::tcp::OwnedReadHalf {
 /// Serves requests on one connection until it closes, idles out or the server drains.
 /// `buf` holds bytes already read from `reader`. Between requests the connection
 /// holds no buffers and its task is small: each exchange lives in its own box.
-pub(crate) async fn serve<R, W>(
+#[allow(clippy::manual_async_fn)] // the `async fn` form would keep a second copy
+pub(crate) fn serve<R, W>(
     shared: Arc<Shared>,
     conn: ConnInfo,
     mut reader: R,
     mut writer: W,
     mut buf: BytesMut,
     shutdown: CancellationToken,
-) where
+) -> impl Future<Output = ()>
+where
     R: AsyncRead + Readable + Unpin,
     W: AsyncWrite + TryWrite + Unpin,
 {
-    let mut first = true;
-    let mut deadline = Deadline::new(Instant::now() + conn.limits.header_timeout);
-    loop {
-        let reading = read_head(
-            &mut reader,
-            &mut buf,
-            &conn,
-            first,
-            &shutdown,
-            &mut deadline,
-        );
-        let head = match reading.await {
-            Ok(Some(head)) => head,
-            Ok(None) => break,
-            Err(rejection) => {
-                Box::pin(reject(&shared, &conn, &mut writer, rejection)).await;
+    // A function returning an `async move` block rather than an `async fn`: the
+    // block's captures are the arguments' only copy (an `async fn` keeps two), in the
+    // task of every idle connection.
+    async move {
+        let mut first = true;
+        let mut deadline = Deadline::new(Instant::now() + conn.limits.header_timeout);
+        loop {
+            let reading = read_head(
+                &mut reader,
+                &mut buf,
+                &conn,
+                first,
+                &shutdown,
+                &mut deadline,
+            );
+            let head = match reading.await {
+                Ok(Some(head)) => head,
+                Ok(None) => break,
+                Err(rejection) => {
+                    Box::pin(reject(&shared, &conn, &mut writer, rejection)).await;
+                    break;
+                }
+            };
+            first = false;
+            let exchange = exchange(
+                &shared,
+                &conn,
+                &mut reader,
+                &mut writer,
+                &mut buf,
+                head,
+                &shutdown,
+            );
+            if !Box::pin(exchange).await {
                 break;
             }
-        };
-        first = false;
-        let exchange = exchange(
-            &shared,
-            &conn,
-            &mut reader,
-            &mut writer,
-            &mut buf,
-            head,
-            &shutdown,
-        );
-        if !Box::pin(exchange).await {
-            break;
         }
+        linger_close(&mut reader, &mut writer).await;
     }
-    linger_close(&mut reader, &mut writer).await;
 }
 
 /// Reads the next head. `Ok(None)`: the connection ended or idled out quietly.
