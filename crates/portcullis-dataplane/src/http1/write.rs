@@ -7,6 +7,7 @@ use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{Response, StatusCode, Version};
 use http_body::Body;
 use http_body_util::BodyExt;
+use std::future::Future;
 use std::io::Write as _;
 
 use tokio::io::{AsyncWrite, AsyncWriteExt};
@@ -85,39 +86,49 @@ const COALESCE: usize = 16 * 1024;
 
 /// Writes `response`; body errors and slow clients end the connection. The head and
 /// a small body leave in one write, with no buffer kept between responses.
-pub(crate) async fn write_response<W: AsyncWrite + TryWrite + Unpin>(
+/// Used in place, not split into parts and body, and written as a function returning an
+/// `async move` block, not an `async fn`: the future then holds one copy of it.
+#[allow(clippy::manual_async_fn)] // the `async fn` form would keep a second copy
+pub(crate) fn write_response<W: AsyncWrite + TryWrite + Unpin>(
     out: &mut W,
-    response: Response<LoggedBody>,
+    mut response: Response<LoggedBody>,
     answering: Answering,
-) -> Written {
-    let (parts, mut body) = response.into_parts();
-    let framing = framing(&parts, &body, answering);
-    let keep_alive = answering.keep_alive && framing != Framing::UntilClose;
-    let mut pending = spare_buffer();
-    encode_head(&mut pending, &parts, framing, keep_alive, answering.version);
-    let complete = match framing {
-        Framing::Empty => send(out, &mut pending, answering.write_timeout).await,
-        _ => {
-            write_body(
-                out,
-                &mut pending,
-                &mut body,
-                framing,
-                answering.write_timeout,
-            )
-            .await
+) -> impl Future<Output = Written> + '_ {
+    async move {
+        let framing = framing(&response, answering);
+        let keep_alive = answering.keep_alive && framing != Framing::UntilClose;
+        let mut pending = spare_buffer();
+        encode_head(
+            &mut pending,
+            &response,
+            framing,
+            keep_alive,
+            answering.version,
+        );
+        let complete = match framing {
+            Framing::Empty => send(out, &mut pending, answering.write_timeout).await,
+            _ => {
+                write_body(
+                    out,
+                    &mut pending,
+                    response.body_mut(),
+                    framing,
+                    answering.write_timeout,
+                )
+                .await
+            }
+        };
+        return_buffer(pending);
+        if complete && keep_alive {
+            Written::KeepAlive
+        } else {
+            Written::Close
         }
-    };
-    return_buffer(pending);
-    if complete && keep_alive {
-        Written::KeepAlive
-    } else {
-        Written::Close
     }
 }
 
-fn framing(parts: &http::response::Parts, body: &LoggedBody, answering: Answering) -> Framing {
-    let status = parts.status;
+fn framing(response: &Response<LoggedBody>, answering: Answering) -> Framing {
+    let status = response.status();
     if answering.head_request
         || status.is_informational()
         || status == StatusCode::NO_CONTENT
@@ -128,10 +139,10 @@ fn framing(parts: &http::response::Parts, body: &LoggedBody, answering: Answerin
     // The body's own exact size first: it is the declared length whenever there is
     // one (a relayed body is framed by it), and it costs no header lookup.
     let declared = || {
-        let value = parts.headers.get(CONTENT_LENGTH)?;
+        let value = response.headers().get(CONTENT_LENGTH)?;
         value.to_str().ok()?.parse().ok()
     };
-    match body.size_hint().exact().or_else(declared) {
+    match response.body().size_hint().exact().or_else(declared) {
         Some(length) => Framing::Length(length),
         None if answering.version == Version::HTTP_11 => Framing::Chunked,
         None => Framing::UntilClose,
@@ -140,18 +151,18 @@ fn framing(parts: &http::response::Parts, body: &LoggedBody, answering: Answerin
 
 fn encode_head(
     head: &mut Vec<u8>,
-    parts: &http::response::Parts,
+    response: &Response<LoggedBody>,
     framing: Framing,
     keep_alive: bool,
     version: Version,
 ) {
-    let status = parts.status;
+    let status = response.status();
     head.extend_from_slice(b"HTTP/1.1 ");
     head.extend_from_slice(status.as_str().as_bytes());
     head.push(b' ');
     head.extend_from_slice(status.canonical_reason().unwrap_or("Unknown").as_bytes());
     head.extend_from_slice(b"\r\n");
-    for (name, value) in &parts.headers {
+    for (name, value) in response.headers() {
         if name == CONTENT_LENGTH || name == TRANSFER_ENCODING || name == CONNECTION {
             continue; // framing and connection handling are this hop's to decide
         }
@@ -167,7 +178,7 @@ fn encode_head(
             head.extend_from_slice(b"\r\n");
         }
         Framing::Empty => {
-            if let Some(length) = parts.headers.get(CONTENT_LENGTH) {
+            if let Some(length) = response.headers().get(CONTENT_LENGTH) {
                 // HEAD and 304 keep the length the full response would have.
                 head.extend_from_slice(b"content-length: ");
                 head.extend_from_slice(length.as_bytes());
