@@ -263,7 +263,9 @@ where
                     buf,
                     idle: conn.limits.idle_timeout,
                 };
-                pump(input, framing, limit, tx).await
+                // Boxed: most requests have no body, and this future is copied into a
+                // box per request.
+                Box::pin(pump(input, framing, limit, tx)).await
             }
             None => PumpEnd::Complete,
         }
