@@ -101,11 +101,21 @@ pub(crate) async fn exchange(
     let result = match sent {
         Ok((body, chunked)) => {
             let answer = async {
-                let in_head = body.is_end_stream();
-                write_body(&mut conn, body, chunked, limits.response_timeout).await?;
-                // Sent with the head, the request left just now; a streamed body
-                // only just finished.
-                let sent = if in_head { now } else { Instant::now() };
+                // Sent with the head, the request left just now; a streamed body only
+                // just finished. Streaming is boxed: most requests have no body left
+                // to send, and this future is copied into a box per request.
+                let sent = if body.is_end_stream() && !chunked {
+                    now
+                } else {
+                    Box::pin(write_body(
+                        &mut conn,
+                        body,
+                        chunked,
+                        limits.response_timeout,
+                    ))
+                    .await?;
+                    Instant::now()
+                };
                 read_head(&mut conn, head.method(), sent + limits.response_timeout).await
             };
             answer.await.map_err(tag)
