@@ -2,7 +2,6 @@
 //! at its end the connection goes back to the pool.
 
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
@@ -13,7 +12,7 @@ use tokio_util::io::poll_read_buf;
 
 use super::conn::UpstreamConn;
 use super::response::BodyFraming;
-use crate::backend::{Backend, InFlight};
+use crate::backend::InFlight;
 use crate::http1::{ChunkedDecoder, Decoded};
 use crate::RelayError;
 
@@ -25,8 +24,10 @@ const READ_CHUNK: usize = 16 * 1024;
 pub struct PooledBody {
     conn: Option<UpstreamConn>,
     state: State,
-    reuse: Option<Reuse>,
-    _in_flight: InFlight,
+    /// How long the connection may idle in the pool, when it can be reused.
+    reuse: Option<Duration>,
+    /// Also the backend whose pool takes the connection back.
+    in_flight: InFlight,
     /// Places under `max_requests` and `max_requests_per_backend`: a request is in
     /// flight until its body is done, so a slowly streamed answer keeps its place.
     _cluster_place: Option<LimitGuard>,
@@ -40,16 +41,10 @@ enum State {
     Done,
 }
 
-struct Reuse {
-    backend: Arc<Backend>,
-    idle_limit: Duration,
-}
-
 impl PooledBody {
     pub(crate) fn new(
         conn: UpstreamConn,
         framing: BodyFraming,
-        backend: Arc<Backend>,
         reusable: bool,
         idle_limit: Duration,
         in_flight: InFlight,
@@ -60,15 +55,12 @@ impl PooledBody {
             BodyFraming::Chunked => State::Chunked(ChunkedDecoder::default()),
             BodyFraming::UntilClose => State::UntilClose,
         };
-        let reuse = reusable.then_some(Reuse {
-            backend,
-            idle_limit,
-        });
+        let reuse = reusable.then_some(idle_limit);
         let mut body = Self {
             conn: Some(conn),
             state,
             reuse,
-            _in_flight: in_flight,
+            in_flight,
             _cluster_place: None,
             _backend_place: None,
         };
@@ -93,11 +85,15 @@ impl PooledBody {
     /// another request (nothing unread, the origin keeps it alive).
     fn release(&mut self) {
         self.state = State::Done;
-        let (Some(conn), Some(reuse)) = (self.conn.take(), self.reuse.take()) else {
+        let (Some(conn), Some(idle_limit)) = (self.conn.take(), self.reuse.take()) else {
             return;
         };
         if conn.buf.is_empty() {
-            reuse.backend.pool.current().put(conn, reuse.idle_limit);
+            self.in_flight
+                .backend()
+                .pool
+                .current()
+                .put(conn, idle_limit);
         }
     }
 

@@ -2,7 +2,6 @@
 //! only consumed once a connection is ready: a connect failure leaves it in hand for a
 //! retry, whatever its method.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -83,7 +82,7 @@ pub(crate) type Answered = (Response<PooledBody>, ProxiedRequest);
 /// (bounded by the listener's idle timeout), not the origin's.
 pub(crate) async fn exchange(
     ready: Ready,
-    backend: &Arc<Backend>,
+    backend: &Backend,
     limits: &Limits,
     mut head: ProxiedRequest,
     appended: &Appended,
@@ -134,14 +133,8 @@ pub(crate) async fn exchange(
     match result {
         Ok(response) => {
             let idle = idle_limit(response.keep_alive_timeout, limits.pool_idle_timeout);
-            let body = PooledBody::new(
-                conn,
-                response.framing,
-                Arc::clone(backend),
-                response.keep_alive,
-                idle,
-                in_flight,
-            );
+            let body =
+                PooledBody::new(conn, response.framing, response.keep_alive, idle, in_flight);
             Ok((response.response.map(|()| body), head))
         }
         Err(error) => Err(Failed {
