@@ -12,14 +12,12 @@
 //! - `budget`: [`RetryBudget`]; `cause`: [`RetryCause`].
 //! - `window`: the lock-free rolling window both breakers and budgets count in.
 //! - `clock`: `tokio::time` instants as integers, so tests can pause time.
-//! - `error`: [`ShortCircuit`], a refusal named by its SPEC cause.
 //! - [`names`]: the metric names and label values.
 
 mod breaker;
 mod budget;
 mod cause;
 mod clock;
-mod error;
 mod limit;
 pub mod names;
 mod window;
@@ -27,5 +25,4 @@ mod window;
 pub use breaker::{Breaker, BreakerState, Ticket};
 pub use budget::{RetryBudget, BUDGET_WINDOW};
 pub use cause::RetryCause;
-pub use error::ShortCircuit;
 pub use limit::{ConcurrencyLimit, LimitGuard};
