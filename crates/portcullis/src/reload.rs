@@ -86,7 +86,7 @@ impl Reloader {
         if trigger == Trigger::File && text.is_some() && text == state.live_text {
             return Ok(self.server.shared().snapshot().generation);
         }
-        let result = self.apply();
+        let result = self.apply(text.as_deref());
         let generation = self.server.shared().snapshot().generation;
         let errors = match &result {
             Ok(generation) => {
@@ -122,8 +122,14 @@ impl Reloader {
         result
     }
 
-    fn apply(&self) -> Result<u64, Vec<String>> {
-        let config = portcullis_config::load(&self.path).map_err(|errors| {
+    /// Makes `text`, read from the file just now, live: the text parsed is the text
+    /// remembered as live. Without it, `load` reads again to say why it cannot.
+    fn apply(&self, text: Option<&str>) -> Result<u64, Vec<String>> {
+        let parsed = match text {
+            Some(source) => portcullis_config::parse(source, &self.path.display().to_string()),
+            None => portcullis_config::load(&self.path),
+        };
+        let config = parsed.map_err(|errors| {
             errors
                 .errors()
                 .iter()
