@@ -348,12 +348,9 @@ async fn fail_open_routes_across_all_backends() {
         let reply = client.get().await;
         assert_eq!(reply.status, 200, "{reply:?}");
     }
+    // Round robin over both, as if they were healthy.
     let (a, b) = (app_requests(&a), app_requests(&b));
-    assert_eq!(a + b, 20);
-    assert!(
-        a >= 5 && b >= 5,
-        "panic mode uses every backend: {a} and {b}"
-    );
+    assert_eq!((a, b), (10, 10), "panic mode uses every backend");
 }
 
 /// The share of `n` GETs that reached `origin`.

@@ -164,10 +164,8 @@ async fn retries_stay_within_the_floor_of_the_budget_when_every_backend_fails() 
         "{received} origin requests for {n} GETs, budget bound {bound} (unbudgeted: {})",
         n * 3
     );
-    assert!(
-        received >= n + budget(n, 20, 10) / 2,
-        "retries did happen: {received}"
-    );
+    // Every GET wants two retries, so the budget is spent to its last retry.
+    assert!(received >= bound - 1, "the budget is used up: {received}");
 }
 
 #[tokio::test]
@@ -185,10 +183,9 @@ async fn retries_stay_within_the_percentage_of_the_budget_when_every_backend_fai
         "{received} origin requests for {n} GETs, budget bound {bound} (unbudgeted: {})",
         n * 3
     );
-    assert!(
-        received > n + 10,
-        "more than the floor was spent: {received}"
-    );
+    // Every GET wants two retries, so 20 % is spent to its last retry (well past the
+    // floor of 10).
+    assert!(received >= bound - 1, "the budget is used up: {received}");
 }
 
 /// Sends a GET or a POST, then pauses past the origin's idle limit, `n` times.

@@ -214,12 +214,12 @@ async fn invalid_file_changes_nothing_and_sighup_reloads() {
             "the old config keeps serving"
         );
     }
-    // SIGHUP re-reads the same (now fixed) file even when the watcher would skip it.
+    // SIGHUP reloads even a file whose text is already live, which the watcher skips:
+    // the log line is the proof (the routing cannot change).
     std::fs::write(&path, config(b.addr(), false)).unwrap();
     visible_within_a_second(address, "B").await;
     portcullis.signal("HUP");
     portcullis.wait_for_log(&["configuration reloaded", "sighup"]);
-    assert_eq!(who(address).await.as_deref(), Ok("B"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
