@@ -21,7 +21,7 @@
 //! - `response`: content types and headers of every answer.
 //! - `report`, `source`: the status model and the [`AdminSource`] trait.
 //! - `page` (`status.html`): the self-contained status page.
-//! - `prometheus`: [`install_prometheus`] and the histogram buckets.
+//! - `prometheus`: [`install_prometheus`].
 //! - `error`: [`MetricsError`].
 //!
 //! `examples/fake_admin.rs` serves a synthetic report, for working on the page.
@@ -38,9 +38,7 @@ mod server;
 mod source;
 
 pub use error::MetricsError;
-pub use prometheus::{
-    install_prometheus, prometheus_builder, DURATION_BUCKETS, DURATION_HISTOGRAMS,
-};
+pub use prometheus::install_prometheus;
 pub use report::{
     BackendReport, CheckReport, ClusterReport, ListenerReport, ReloadCounts, ReloadReport,
     StatusReport,

@@ -104,12 +104,3 @@ fn control_runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .enable_all()
         .build()
 }
-
-#[cfg(test)]
-mod bucket_tests {
-    #[test]
-    fn data_plane_histograms_use_the_spec_buckets() {
-        let rendered: Vec<f64> = portcullis_dataplane::duration_buckets().collect();
-        assert_eq!(rendered, portcullis_admin::DURATION_BUCKETS);
-    }
-}

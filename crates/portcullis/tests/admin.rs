@@ -35,6 +35,31 @@ fn config(healthy: SocketAddr, sick: SocketAddr, failing: SocketAddr, extra: &st
     )
 }
 
+/// The SPEC's latency buckets, in seconds.
+const DURATION_BUCKETS: [f64; 15] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+/// Requests counted by `cluster`'s latency histogram, whose buckets must be the
+/// SPEC's (0 before the first request).
+fn duration_count(scrape: &Scrape, cluster: &str) -> f64 {
+    let histogram = scrape.samples.iter().find(|s| {
+        s.metric == "portcullis_request_duration_seconds"
+            && s.labels.get("cluster") == Some(cluster)
+    });
+    let Some(histogram) = histogram else {
+        return 0.0;
+    };
+    let Value::Histogram(buckets) = &histogram.value else {
+        panic!("not a histogram: {:?}", histogram.value);
+    };
+    let bounds: Vec<f64> = buckets.iter().map(|b| b.less_than).collect();
+    let mut expected = DURATION_BUCKETS.to_vec();
+    expected.push(f64::INFINITY);
+    assert_eq!(bounds, expected);
+    buckets.last().map_or(0.0, |b| b.count)
+}
+
 async fn get(addr: SocketAddr, path: &str) -> RawResponse {
     let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
     raw_exchange(addr, request.as_bytes(), T).await.unwrap()
@@ -125,6 +150,7 @@ async fn metrics_status_and_reload_show_the_real_process() {
     let before = scrape(admin).await;
     let labels = [("listener", "web"), ("cluster", "app"), ("code", "200")];
     let base = sample(&before, "portcullis_requests_total", &labels).unwrap_or(0.0);
+    let latencies_before = duration_count(&before, "app");
     for _ in 0..50 {
         assert_eq!(get(web, "/app").await.status, 200);
     }
@@ -133,6 +159,7 @@ async fn metrics_status_and_reload_show_the_real_process() {
         sample(&after, "portcullis_requests_total", &labels),
         Some(base + 50.0)
     );
+    assert_eq!(duration_count(&after, "app"), latencies_before + 50.0);
     let upstream = [("cluster", "app"), ("backend", h.as_str()), ("code", "200")];
     let upstream_base = sample(&before, "portcullis_upstream_requests_total", &upstream);
     assert_eq!(
