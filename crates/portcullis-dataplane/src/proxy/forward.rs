@@ -260,7 +260,6 @@ impl Forwarder<'_> {
     ) -> Step {
         let gateway_error = matches!(response.status().as_u16(), 502..=504);
         let retry = gateway_error
-            && self.cluster.retry.retry_on.gateway_error
             && attempts.idempotent
             && self.may_retry(attempts, last, RetryCause::GatewayError);
         if retry {
@@ -276,14 +275,11 @@ impl Forwarder<'_> {
         last: bool,
         unsent: bool,
     ) -> Step {
-        let retry_on = self.cluster.retry.retry_on;
         let cause = match error.cause {
-            Cause::DnsError | Cause::ConnectRefused | Cause::ConnectTimeout
-                if retry_on.connect_failure =>
-            {
+            Cause::DnsError | Cause::ConnectRefused | Cause::ConnectTimeout => {
                 Some(RetryCause::ConnectFailure)
             }
-            Cause::UpstreamReset if retry_on.reset_before_response => {
+            Cause::UpstreamReset => {
                 // The origin cannot have processed a request that never left, or one on a
                 // reused connection that died before any response byte.
                 let safe = unsent || error.reused || attempts.idempotent;
@@ -303,9 +299,11 @@ impl Forwarder<'_> {
         Step::Done(Box::new(Err(failure)))
     }
 
-    /// Attempts left, a request to send, and the budget agrees (which counts it).
+    /// `retry_on` lists the cause, attempts are left, there is a request to send, and
+    /// the budget agrees (which counts it).
     fn may_retry(&self, attempts: &Attempts, last: bool, cause: RetryCause) -> bool {
-        !last
+        cause.is_enabled(&self.cluster.retry.retry_on)
+            && !last
             && attempts.can_repeat()
             && self.cluster.shared.budget.try_retry(Instant::now(), cause)
     }
