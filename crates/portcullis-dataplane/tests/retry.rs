@@ -188,6 +188,22 @@ async fn retries_stay_within_the_percentage_of_the_budget_when_every_backend_fai
     assert!(received >= bound - 1, "the budget is used up: {received}");
 }
 
+#[tokio::test]
+async fn causes_left_out_of_retry_on_are_not_retried() {
+    let n = 20;
+    let only_connect = ["attempts = 2", "retry_on = [\"connect_failure\"]"];
+    assert_eq!(
+        all_failing(n, &only_connect).await,
+        n,
+        "one attempt per GET"
+    );
+    assert_eq!(
+        all_failing(n, &["attempts = 2"]).await,
+        3 * n,
+        "gateway errors are retried by default"
+    );
+}
+
 /// Sends a GET or a POST, then pauses past the origin's idle limit, `n` times.
 async fn stale_pool_requests(client: &mut Client, n: usize, pause: Duration) {
     for i in 0..n {
