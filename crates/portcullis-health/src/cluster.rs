@@ -118,6 +118,12 @@ impl ClusterHealth {
     }
 
     fn try_eject(&self, health: &Arc<BackendHealth>, now: Instant) {
+        // At the cap, a backend kept in keeps failing, and each failure would take the
+        // lock only to find the cap still reached: check without it first (ejections
+        // are read from atomics), then again under it, where ejections are decided.
+        if self.at_ejection_cap(health, now) {
+            return;
+        }
         let _guard = self
             .eject_lock
             .lock()
@@ -127,19 +133,27 @@ impl ClusterHealth {
         if health.is_ejected(now) || failures < self.outlier.consecutive_failures {
             return;
         }
-        let ejected = self.backends.iter().filter(|b| b.is_ejected(now)).count();
-        let cap = max_ejected(self.backends.len(), self.outlier.max_ejection_percent);
-        if ejected >= cap {
-            tracing::debug!(
-                cluster = %self.name,
-                backend = %health.address(),
-                ejected,
-                cap,
-                "ejection skipped: max_ejection_percent reached"
-            );
+        if self.at_ejection_cap(health, now) {
             return;
         }
         health.eject(now, failures, |nth| ejection_time(&self.outlier, nth));
+    }
+
+    /// Whether `max_ejection_percent` keeps `health` from being ejected now.
+    fn at_ejection_cap(&self, health: &BackendHealth, now: Instant) -> bool {
+        let ejected = self.backends.iter().filter(|b| b.is_ejected(now)).count();
+        let cap = max_ejected(self.backends.len(), self.outlier.max_ejection_percent);
+        if ejected < cap {
+            return false;
+        }
+        tracing::debug!(
+            cluster = %self.name,
+            backend = %health.address(),
+            ejected,
+            cap,
+            "ejection skipped: max_ejection_percent reached"
+        );
+        true
     }
 }
 
