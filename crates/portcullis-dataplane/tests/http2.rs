@@ -6,16 +6,24 @@ mod common;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
 use bytes::Bytes;
 use common::{exchange, Conf, Expected, GET_APP, T};
 use http_body_util::{BodyExt, Full};
+use hyper::body::{Body, Frame};
 use hyper::client::conn::http2::SendRequest;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use portcullis_test_support::{FakeOrigin, Response, Script};
 use tokio::net::TcpStream;
 
 /// An HTTP/2 connection to `addr`, speaking first (no upgrade, no TLS).
-async fn h2_connect(addr: SocketAddr) -> SendRequest<Full<Bytes>> {
+async fn h2_connect<B>(addr: SocketAddr) -> SendRequest<B>
+where
+    B: Body<Data = Bytes, Error = Infallible> + Send + Unpin + 'static,
+{
     let stream = TcpStream::connect(addr).await.unwrap();
     let (sender, connection) =
         hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
@@ -76,9 +84,31 @@ async fn h2_get_gets_the_origin_answer() {
     assert_eq!(exchange(proxy.addr(), GET_APP).await.status, 200);
 }
 
+/// A request body of `0` 1 KiB frames that does not say its size: hyper then sends no
+/// `content-length`, and a limit can only be enforced while it streams.
+struct Unsized(u8);
+
+impl Body for Unsized {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        if self.0 == 0 {
+            return Poll::Ready(None);
+        }
+        self.0 -= 1;
+        Poll::Ready(Some(Ok(Frame::data(Bytes::from(vec![b'x'; 1024])))))
+    }
+}
+
 #[tokio::test]
 async fn h2_streams_share_one_connection() {
-    let origin = FakeOrigin::start(Script::ok()).await;
+    // Slow answers: streams handled one at a time would take 20 × 300 ms.
+    let slow = Response::ok().delay(Duration::from_millis(300));
+    let origin = FakeOrigin::start(Script::always(slow.into())).await;
     let proxy = Conf::new().backend(origin.addr()).start().await;
     let sender = h2_connect(proxy.addr()).await;
     let mut tasks = Vec::new();
@@ -92,6 +122,11 @@ async fn h2_streams_share_one_connection() {
         assert_eq!(task.await.unwrap(), 200);
     }
     assert_eq!(origin.requests(), 20);
+    assert!(
+        origin.max_concurrent() > 1,
+        "streams of one connection are served at once: {}",
+        origin.max_concurrent()
+    );
 }
 
 #[tokio::test]
@@ -121,8 +156,11 @@ async fn h2_no_route_is_404_with_proxy_status() {
     assert_eq!(origin.requests(), 0);
 }
 
-#[tokio::test]
-async fn h2_body_over_max_body_bytes_is_413() {
+/// Sends `body` over the limit of 1 KiB: 413, and the origin never gets it whole.
+async fn assert_h2_body_over_the_limit_is_413<B>(body: B)
+where
+    B: Body<Data = Bytes, Error = Infallible> + Send + Unpin + 'static,
+{
     let origin = FakeOrigin::start(Script::ok()).await;
     let proxy = Conf::new()
         .backend(origin.addr())
@@ -130,10 +168,9 @@ async fn h2_body_over_max_body_bytes_is_413() {
         .start()
         .await;
     let mut sender = h2_connect(proxy.addr()).await;
-    // Without a content-length: the limit must hold while the body streams.
     let request = http::Request::post("http://shop.test/app")
         .header("accept", "application/json")
-        .body(Full::new(Bytes::from(vec![b'x'; 4096])))
+        .body(body)
         .unwrap();
     let response = tokio::time::timeout(T, sender.send_request(request))
         .await
@@ -144,6 +181,18 @@ async fn h2_body_over_max_body_bytes_is_413() {
     assert_eq!(proxy_status, "portcullis; details=\"body_too_large\"");
     let whole = origin.received().iter().filter(|r| r.body_complete).count();
     assert_eq!(whole, 0, "the origin never got the over-limit body");
+}
+
+#[tokio::test]
+async fn h2_declared_body_over_max_body_bytes_is_413() {
+    // hyper declares the length of a `Full` body: refused before forwarding.
+    assert_h2_body_over_the_limit_is_413(Full::new(Bytes::from(vec![b'x'; 4096]))).await;
+}
+
+#[tokio::test]
+async fn h2_streamed_body_over_max_body_bytes_is_413() {
+    // No length: the limit must hold while the body streams.
+    assert_h2_body_over_the_limit_is_413(Unsized(4)).await;
 }
 
 #[tokio::test]
