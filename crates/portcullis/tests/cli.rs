@@ -3,7 +3,7 @@
 mod common;
 
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::{temp_dir, Portcullis, BIN};
 use portcullis_test_support::{raw_exchange, Action, FakeOrigin, Response, Script};
@@ -100,15 +100,33 @@ async fn sigterm_drains_in_flight_requests_and_exits_0() {
         )
         .await
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let stopped = tokio::task::spawn_blocking(move || portcullis.stop());
+    let waiting = Instant::now();
+    while origin.in_flight() == 0 {
+        assert!(
+            waiting.elapsed() < Duration::from_secs(5),
+            "request never reached the origin"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    portcullis.signal("TERM");
+    // New connections are refused while the request in flight is still being served.
+    let draining = Instant::now();
+    while tokio::net::TcpStream::connect(address).await.is_ok() {
+        assert!(
+            draining.elapsed() < Duration::from_millis(500),
+            "still accepting 500 ms into the drain"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        !request.is_finished(),
+        "refused before the request in flight ended"
+    );
     let response = request.await.unwrap().expect("in-flight request completes");
     assert_eq!(response.status, 200);
     assert_eq!(response.text(), "slow but fine");
-    let status = stopped.await.unwrap();
+    let status = tokio::task::spawn_blocking(move || portcullis.wait())
+        .await
+        .unwrap();
     assert_eq!(status.code(), Some(0));
-    assert!(
-        tokio::net::TcpStream::connect(address).await.is_err(),
-        "listener closed after drain"
-    );
 }

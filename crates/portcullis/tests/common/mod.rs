@@ -98,8 +98,13 @@ impl Portcullis {
     }
 
     /// SIGTERM, then the exit status.
-    pub fn stop(mut self) -> ExitStatus {
+    pub fn stop(self) -> ExitStatus {
         self.signal("TERM");
+        self.wait()
+    }
+
+    /// The exit status, once the process ends by itself.
+    pub fn wait(mut self) -> ExitStatus {
         self.child.wait().unwrap()
     }
 }
