@@ -73,18 +73,6 @@ async fn post(addr: SocketAddr, path: &str, token: Option<&str>) -> RawResponse 
     raw_exchange(addr, request.as_bytes(), T).await.unwrap()
 }
 
-fn admin_address(portcullis: &Portcullis) -> SocketAddr {
-    let line = portcullis.wait_for_log(&["admin listening"]);
-    line.split("address=")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap()
-}
-
 /// The value of `metric` with exactly these labels (among others), or `None`.
 fn sample(scrape: &Scrape, metric: &str, labels: &[(&str, &str)]) -> Option<f64> {
     scrape
@@ -143,7 +131,7 @@ async fn metrics_status_and_reload_show_the_real_process() {
     )
     .unwrap();
     let portcullis = Portcullis::start(&path);
-    let (web, admin) = (portcullis.listener("web"), admin_address(&portcullis));
+    let (web, admin) = (portcullis.listener("web"), portcullis.admin());
     wait_for_health(admin, "app", &s, "unhealthy").await;
 
     // Exactly N requests, all served by the healthy backend.

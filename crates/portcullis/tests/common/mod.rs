@@ -78,7 +78,17 @@ impl Portcullis {
 
     /// The address listener `name` logged (waits for it).
     pub fn listener(&self, name: &str) -> SocketAddr {
-        let line = self.wait_for_log(&["listening", &format!("listener={name} ")]);
+        self.logged_address(&["listening", &format!("listener={name} ")])
+    }
+
+    /// The admin listener's address (waits for it).
+    pub fn admin(&self) -> SocketAddr {
+        self.logged_address(&["admin listening"])
+    }
+
+    /// The `address=` of the first log line containing every one of `parts`.
+    fn logged_address(&self, parts: &[&str]) -> SocketAddr {
+        let line = self.wait_for_log(parts);
         let address = line
             .split("address=")
             .nth(1)
