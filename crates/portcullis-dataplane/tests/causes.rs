@@ -27,12 +27,7 @@ async fn json_response(backend: SocketAddr, cluster: &[&str]) -> RawResponse {
 /// The answer, and how long the exchange took: timed from a started proxy, so that
 /// start-up does not count towards a timeout.
 async fn timed_json_response(backend: SocketAddr, cluster: &[&str]) -> (RawResponse, Duration) {
-    let conf = cluster
-        .iter()
-        .fold(Conf::new().backend(backend), |conf, line| {
-            conf.cluster(line)
-        });
-    let proxy = conf.start().await;
+    let proxy = Conf::new().backend(backend).clusters(cluster).start().await;
     let started = Instant::now();
     let response = exchange(proxy.addr(), &get("/app", JSON)).await;
     (response, started.elapsed())

@@ -19,11 +19,7 @@ const HOP_BY_HOP: [&str; 7] = [
 
 async fn echo_proxy(listener: &[&str]) -> (FakeOrigin, TestProxy) {
     let origin = FakeOrigin::start(Script::always(Action::Echo)).await;
-    let conf = listener
-        .iter()
-        .fold(Conf::new().backend(origin.addr()), |conf, line| {
-            conf.listener(line)
-        });
+    let conf = Conf::new().backend(origin.addr()).listeners(listener);
     (origin, conf.start().await)
 }
 

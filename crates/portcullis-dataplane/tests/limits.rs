@@ -13,11 +13,7 @@ use tokio::net::TcpStream;
 
 async fn proxy(listener: &[&str]) -> (FakeOrigin, TestProxy) {
     let origin = FakeOrigin::start(Script::ok()).await;
-    let conf = listener
-        .iter()
-        .fold(Conf::new().backend(origin.addr()), |conf, line| {
-            conf.listener(line)
-        });
+    let conf = Conf::new().backend(origin.addr()).listeners(listener);
     (origin, conf.start().await)
 }
 

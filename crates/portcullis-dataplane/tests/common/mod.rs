@@ -67,6 +67,16 @@ impl Conf {
         self
     }
 
+    /// Adds every one of `lines` to the listener.
+    pub fn listeners(self, lines: &[&str]) -> Self {
+        lines.iter().fold(self, |conf, line| conf.listener(line))
+    }
+
+    /// Adds every one of `lines` to `[clusters.app]`.
+    pub fn clusters(self, lines: &[&str]) -> Self {
+        lines.iter().fold(self, |conf, line| conf.cluster(line))
+    }
+
     /// The TOML text.
     pub fn render(&self) -> String {
         let backends: Vec<String> = self
