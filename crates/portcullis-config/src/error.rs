@@ -41,11 +41,6 @@ impl ConfigErrors {
     pub fn errors(&self) -> &[ConfigError] {
         &self.errors
     }
-
-    /// The errors, in file order, by value.
-    pub fn into_errors(self) -> Vec<ConfigError> {
-        self.errors
-    }
 }
 
 /// One error per line, without a trailing newline.

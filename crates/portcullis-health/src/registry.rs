@@ -144,7 +144,7 @@ impl HealthRegistry {
         }
     }
 
-    /// Probers running now (for tests and the admin API).
+    /// Probers running now: one per backend with active checks.
     pub fn probers(&self) -> usize {
         let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         state
