@@ -99,9 +99,9 @@ impl BreakerState {
     /// The name the status API and logs use: `closed`, `half_open` or `open`.
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::Closed => "closed",
-            Self::HalfOpen => "half_open",
-            Self::Open => "open",
+            Self::Closed => crate::names::TO_CLOSED,
+            Self::HalfOpen => crate::names::TO_HALF_OPEN,
+            Self::Open => crate::names::TO_OPEN,
         }
     }
 }
