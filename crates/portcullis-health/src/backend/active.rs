@@ -39,8 +39,7 @@ impl BackendHealth {
         now: Instant,
     ) {
         let nanos = interval.map_or(0, |i| u64::try_from(i.as_nanos()).unwrap_or(u64::MAX));
-        self.probe_interval_ns.store(nanos, Ordering::Relaxed);
-        let was_active = self.active.swap(interval.is_some(), Ordering::AcqRel);
+        let was_active = self.probe_interval_ns.swap(nanos, Ordering::AcqRel) != 0;
         if interval.is_some() || !was_active {
             return;
         }

@@ -50,9 +50,9 @@ pub struct BackendHealth {
     cluster: String,
     /// Address as written in the config: log field, metric label and identity.
     address: String,
-    /// A prober runs for this backend, so ejections end only through a passing probe.
-    active: AtomicBool,
-    /// The interval of that prober (nanoseconds), to predict readmission.
+    /// The interval of this backend's prober (nanoseconds), to predict readmission;
+    /// 0 without active checks. While one runs, ejections end only through a passing
+    /// probe.
     probe_interval_ns: AtomicU64,
     /// Active checks took the backend out.
     active_failed: AtomicBool,
@@ -83,7 +83,6 @@ impl BackendHealth {
         Self {
             cluster: cluster.to_owned(),
             address: address.to_owned(),
-            active: AtomicBool::new(false),
             probe_interval_ns: AtomicU64::new(0),
             active_failed: AtomicBool::new(false),
             passes_needed: AtomicU32::new(0),
@@ -106,6 +105,11 @@ impl BackendHealth {
     /// The backend's address as written in the config.
     pub fn address(&self) -> &str {
         &self.address
+    }
+
+    /// A prober runs for this backend.
+    fn is_active(&self) -> bool {
+        self.probe_interval_ns.load(Ordering::Acquire) != 0
     }
 
     /// Whether requests may go to this backend: not failed by active checks and
@@ -169,7 +173,7 @@ impl BackendHealth {
     pub(crate) fn is_ejected(&self, now: Instant) -> bool {
         self.ejected_until
             .load()
-            .is_some_and(|until| now < until || self.active.load(Ordering::Acquire))
+            .is_some_and(|until| now < until || self.is_active())
     }
 
     /// The soonest instant this backend, out at `now`, could be back; `None` if it
@@ -187,7 +191,7 @@ impl BackendHealth {
         }
         if let Some(until) = self.ejected_until.load().filter(|_| self.is_ejected(now)) {
             soonest = soonest.max(until);
-            if self.active.load(Ordering::Acquire) {
+            if self.is_active() {
                 soonest = soonest.max(next_probe?);
             }
         }

@@ -60,7 +60,7 @@ impl BackendHealth {
             duration_ms = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
             "backend ejected"
         );
-        if !self.active.load(Ordering::Acquire) {
+        if !self.is_active() {
             self.end_ejection_at(until);
         }
         until
@@ -77,7 +77,7 @@ impl BackendHealth {
         let this = Arc::clone(self);
         runtime.spawn(async move {
             tokio::time::sleep_until(until).await;
-            if !this.active.load(Ordering::Acquire) {
+            if !this.is_active() {
                 this.clear_ejection(until, until, "ejection time elapsed");
             }
         });
