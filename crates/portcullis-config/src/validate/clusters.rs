@@ -40,7 +40,7 @@ pub(super) fn clusters(
 }
 
 fn cluster(name: String, raw: FileCluster, path: &str, issues: &mut Issues) -> Option<Cluster> {
-    let at = |key: &str| format!("{path}.{key}");
+    let at = |key: &str| join(path, key);
     let valid_name = issues.check(path, values::name(&name));
     let balance = issues.check(&at("balance"), values::one_of(&raw.balance, &BALANCES));
     let hash_on = issues.check(&at("hash_on"), values::hash_on(&raw.hash_on));

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
-use crate::issue::{index, Issues};
+use crate::issue::{index, join, Issues};
 use crate::raw::FileListener;
 use crate::types::Listener;
 
@@ -56,7 +56,7 @@ pub(super) fn listeners(
 }
 
 fn listener(raw: FileListener, path: &str, issues: &mut Issues) -> Option<Listener> {
-    let at = |key: &str| format!("{path}.{key}");
+    let at = |key: &str| join(path, key);
     let name = issues.check(&at("name"), values::name(&raw.name));
     let address = issues.check(&at("address"), values::socket_addr(&raw.address));
     let max_connections = issues.check(

@@ -1,6 +1,6 @@
 //! `[clusters.NAME.health_check]`, `.outlier_detection`, `.circuit_breaker`, `.retry`.
 
-use crate::issue::Issues;
+use crate::issue::{index, join, Issues};
 use crate::policy::{
     CheckKind, CircuitBreaker, HealthCheck, OutlierDetection, Retry, RetryOn, StatusRanges,
 };
@@ -15,7 +15,7 @@ pub(super) fn health_check(
     path: &str,
     issues: &mut Issues,
 ) -> Option<HealthCheck> {
-    let at = |key: &str| format!("{path}.{key}");
+    let at = |key: &str| join(path, key);
     let kind = issues.check(&at("kind"), values::one_of(&raw.kind, &KINDS));
     let expect_status = issues.check(&at("expect_status"), status_ranges(&raw.expect_status));
     let interval = issues.check(&at("interval"), values::positive_duration(&raw.interval));
@@ -54,7 +54,7 @@ pub(super) fn outlier_detection(
     path: &str,
     issues: &mut Issues,
 ) -> Option<OutlierDetection> {
-    let at = |key: &str| format!("{path}.{key}");
+    let at = |key: &str| join(path, key);
     let failures = issues.check(
         &at("consecutive_failures"),
         values::count(raw.consecutive_failures, 0, 1_000_000),
@@ -93,7 +93,7 @@ pub(super) fn circuit_breaker(
     path: &str,
     issues: &mut Issues,
 ) -> Option<CircuitBreaker> {
-    let at = |key: &str| format!("{path}.{key}");
+    let at = |key: &str| join(path, key);
     let max_requests = issues.check(&at("max_requests"), values::at_least(raw.max_requests, 1));
     let per_backend = issues.check(
         &at("max_requests_per_backend"),
@@ -135,8 +135,20 @@ pub(super) fn circuit_breaker(
     })
 }
 
+/// Sets one flag of [`RetryOn`].
+type Enable = fn(&mut RetryOn);
+
+/// The `retry_on` entries, each with the flag it sets.
+const RETRY_ON: [(&str, Enable); 3] = [
+    ("connect_failure", |on| on.connect_failure = true),
+    ("reset_before_response", |on| {
+        on.reset_before_response = true
+    }),
+    ("gateway_error", |on| on.gateway_error = true),
+];
+
 pub(super) fn retry(raw: FileRetry, path: &str, issues: &mut Issues) -> Option<Retry> {
-    let at = |key: &str| format!("{path}.{key}");
+    let at = |key: &str| join(path, key);
     let attempts = issues.check(&at("attempts"), values::count(raw.attempts, 0, 10));
     let budget = issues.check(
         &at("budget_percent"),
@@ -150,25 +162,18 @@ pub(super) fn retry(raw: FileRetry, path: &str, issues: &mut Issues) -> Option<R
         &at("max_retry_body_bytes"),
         values::at_least(raw.max_retry_body_bytes, 0),
     );
-    let mut retry_on = RetryOn::default();
-    let mut retry_on_ok = true;
+    // `None` once any entry is not a cause; every bad entry is still reported.
+    let mut retry_on = Some(RetryOn::default());
     for (i, cause) in raw.retry_on.iter().enumerate() {
-        match cause.as_str() {
-            "connect_failure" => retry_on.connect_failure = true,
-            "reset_before_response" => retry_on.reset_before_response = true,
-            "gateway_error" => retry_on.gateway_error = true,
-            other => {
-                retry_on_ok = false;
-                let message = format!(
-                    "must be one of \"connect_failure\", \"reset_before_response\", \"gateway_error\", got {other:?}"
-                );
-                issues.report(format!("{}[{i}]", at("retry_on")), message);
-            }
+        let path = index(&at("retry_on"), i);
+        match issues.check(&path, values::one_of(cause, &RETRY_ON)) {
+            Some(enable) => retry_on.iter_mut().for_each(enable),
+            None => retry_on = None,
         }
     }
     Some(Retry {
         attempts: attempts?,
-        retry_on: retry_on_ok.then_some(retry_on)?,
+        retry_on: retry_on?,
         budget_percent: budget?,
         min_retries_per_second: floor?,
         max_retry_body_bytes: body? as u64,
