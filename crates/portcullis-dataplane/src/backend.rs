@@ -26,7 +26,8 @@ pub struct Backend {
     pub(crate) limit: Option<Arc<ConcurrencyLimit>>,
     pub(crate) metrics: BackendMetrics,
     in_flight: AtomicUsize,
-    attempts: std::sync::atomic::AtomicU64,
+    /// Per worker: every attempt counts one, on every worker.
+    attempts: crate::metrics::WorkerCounter,
     /// What this object was built from: a reload that changes it builds a new one.
     built_from: BuiltFrom,
 }
@@ -70,7 +71,7 @@ impl Backend {
                 .map(|max| Arc::new(ConcurrencyLimit::new(max))),
             metrics: BackendMetrics::new(&cluster.name, &backend.address),
             in_flight: AtomicUsize::new(0),
-            attempts: std::sync::atomic::AtomicU64::new(0),
+            attempts: crate::metrics::WorkerCounter::new(),
             built_from: BuiltFrom::new(cluster, backend),
         }
     }
@@ -82,7 +83,7 @@ impl Backend {
 
     /// Counts a request in flight until the returned guard drops.
     pub(crate) fn start_request(self: &Arc<Self>) -> InFlight {
-        self.attempts.fetch_add(1, Ordering::Relaxed);
+        self.attempts.increment();
         self.in_flight.fetch_add(1, Ordering::Relaxed);
         InFlight(Arc::clone(self))
     }
@@ -100,7 +101,7 @@ impl Backend {
 
     /// Upstream attempts sent to this backend so far.
     pub fn requests(&self) -> u64 {
-        self.attempts.load(Ordering::Relaxed)
+        self.attempts.get()
     }
 }
 

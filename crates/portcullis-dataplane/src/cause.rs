@@ -192,14 +192,14 @@ impl std::fmt::Display for Cause {
 /// Counts of requests and of generated answers by cause, readable at any time.
 #[derive(Debug, Default)]
 pub struct Tally {
-    requests: std::sync::atomic::AtomicU64,
+    /// Per worker: every request counts one, on every worker.
+    requests: crate::metrics::WorkerCounter,
     causes: [std::sync::atomic::AtomicU64; Cause::ALL.len()],
 }
 
 impl Tally {
     pub(crate) fn request(&self) {
-        self.requests
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.requests.increment();
     }
 
     pub(crate) fn generated(&self, cause: Cause) {
@@ -208,7 +208,7 @@ impl Tally {
 
     /// Requests counted so far.
     pub fn requests(&self) -> u64 {
-        self.requests.load(std::sync::atomic::Ordering::Relaxed)
+        self.requests.get()
     }
 
     /// Every cause seen at least once, with its count.

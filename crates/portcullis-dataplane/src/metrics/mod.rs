@@ -13,6 +13,7 @@ use std::sync::{Arc, OnceLock};
 use metrics::{Counter, Gauge};
 
 use crate::Cause;
+pub(crate) use sharded::Counter as WorkerCounter;
 pub use sharded::{duration_buckets, render};
 
 /// Metric names, as the SPEC spells them.

@@ -56,8 +56,15 @@ fn slot_of_this_thread() -> usize {
 #[derive(Debug)]
 pub(crate) struct Counter(Box<[Padded<AtomicU64>]>);
 
+impl Default for Counter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Counter {
-    fn new() -> Self {
+    /// A counter of its own, not rendered (see [`counter`] for a registered one).
+    pub(crate) fn new() -> Self {
         Self((0..slots()).map(|_| Padded::default()).collect())
     }
 
