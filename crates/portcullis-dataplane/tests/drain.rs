@@ -6,8 +6,8 @@ mod common;
 use std::io::ErrorKind;
 use std::time::{Duration, Instant};
 
-use common::{exchange, get, Conf, GET_APP, T};
-use portcullis_test_support::{Action, FakeOrigin, RawClient, Response, Script};
+use common::{exchange, get, raw_client, Conf, GET_APP, T};
+use portcullis_test_support::{Action, FakeOrigin, Response, Script};
 use tokio::net::TcpStream;
 
 /// How long the origin takes to answer `/app/slow`.
@@ -26,7 +26,7 @@ async fn stop_finishes_in_flight_requests_and_refuses_new_connections() {
         .start()
         .await;
     let addr = proxy.addr();
-    let mut idle = RawClient::connect(addr).await.unwrap().with_timeout(T);
+    let mut idle = raw_client(addr).await;
     let warm = idle.send(GET_APP).await.unwrap();
     assert_eq!(
         (warm.status, warm.closed),
@@ -82,10 +82,7 @@ async fn stop_finishes_in_flight_requests_and_refuses_new_connections() {
 async fn stop_with_nothing_in_flight_is_prompt() {
     let origin = FakeOrigin::start(Script::ok()).await;
     let proxy = Conf::new().backend(origin.addr()).start().await;
-    let mut idle = RawClient::connect(proxy.addr())
-        .await
-        .unwrap()
-        .with_timeout(T);
+    let mut idle = raw_client(proxy.addr()).await;
     assert_eq!(idle.send(GET_APP).await.unwrap().status, 200);
     let started = Instant::now();
     // The default drain_timeout is 30s: an idle connection must not hold the drain.

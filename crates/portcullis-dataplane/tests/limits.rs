@@ -6,8 +6,8 @@ mod common;
 use std::io::ErrorKind;
 use std::time::{Duration, Instant};
 
-use common::{access_log, assert_generated_json, Conf, Expected, GET_APP, T};
-use portcullis_test_support::{FakeOrigin, RawClient, RawResponse, Script, TestProxy};
+use common::{access_log, assert_generated_json, raw_client, Conf, Expected, GET_APP, T};
+use portcullis_test_support::{FakeOrigin, RawResponse, Script, TestProxy};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -33,10 +33,7 @@ fn assert_rejection(response: &RawResponse, status: u16, cause: &str) {
 #[tokio::test]
 async fn stalled_request_head_is_408_and_closed() {
     let (origin, proxy) = proxy(&["header_timeout = \"300ms\""]).await;
-    let mut client = RawClient::connect(proxy.addr())
-        .await
-        .unwrap()
-        .with_timeout(T);
+    let mut client = raw_client(proxy.addr()).await;
     let started = Instant::now();
     // Half a head, then nothing: a slowloris client.
     client
@@ -104,10 +101,7 @@ async fn oversized_request_head_is_431_and_closed() {
     let (origin, proxy) = proxy(&["max_header_bytes = 2048"]).await;
     let big = "a".repeat(4096);
     let request = format!("GET /app HTTP/1.1\r\nHost: shop.test\r\nX-Big: {big}\r\n\r\n");
-    let mut client = RawClient::connect(proxy.addr())
-        .await
-        .unwrap()
-        .with_timeout(T);
+    let mut client = raw_client(proxy.addr()).await;
     let response = client.send(request.as_bytes()).await.expect("a 431");
     assert_rejection(&response, 431, "header_too_large");
     assert_eq!(origin.requests(), 0);
@@ -116,10 +110,7 @@ async fn oversized_request_head_is_431_and_closed() {
         "GET /app HTTP/1.1\r\nHost: shop.test\r\nX-Big: {}\r\n\r\n",
         "a".repeat(1900)
     );
-    let mut client = RawClient::connect(proxy.addr())
-        .await
-        .unwrap()
-        .with_timeout(T);
+    let mut client = raw_client(proxy.addr()).await;
     assert_eq!(client.send(fits.as_bytes()).await.unwrap().status, 200);
 }
 
@@ -130,10 +121,7 @@ async fn declared_body_over_the_limit_is_413_before_reaching_the_origin() {
     let request = format!(
         "POST /app HTTP/1.1\r\nHost: shop.test\r\nAccept: application/json\r\nContent-Length: 2048\r\n\r\n{body}"
     );
-    let mut client = RawClient::connect(proxy.addr())
-        .await
-        .unwrap()
-        .with_timeout(T);
+    let mut client = raw_client(proxy.addr()).await;
     let response = client.send(request.as_bytes()).await.expect("a 413");
     let expected = Expected {
         status: 413,
@@ -151,10 +139,7 @@ async fn declared_body_over_the_limit_is_413_before_reaching_the_origin() {
 #[tokio::test]
 async fn chunked_body_growing_past_the_limit_is_413() {
     let (origin, proxy) = proxy(&["max_body_bytes = 1024"]).await;
-    let mut client = RawClient::connect(proxy.addr())
-        .await
-        .unwrap()
-        .with_timeout(T);
+    let mut client = raw_client(proxy.addr()).await;
     let head = "POST /app HTTP/1.1\r\nHost: shop.test\r\nAccept: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
     client.write_all(head.as_bytes()).await.unwrap();
     let chunk = format!("200\r\n{}\r\n", "c".repeat(512));
@@ -193,14 +178,8 @@ async fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
 #[tokio::test]
 async fn connections_beyond_max_connections_are_closed_at_once() {
     let (_origin, proxy) = proxy(&["max_connections = 2"]).await;
-    let mut first = RawClient::connect(proxy.addr())
-        .await
-        .unwrap()
-        .with_timeout(T);
-    let mut second = RawClient::connect(proxy.addr())
-        .await
-        .unwrap()
-        .with_timeout(T);
+    let mut first = raw_client(proxy.addr()).await;
+    let mut second = raw_client(proxy.addr()).await;
     assert_eq!(first.send(GET_APP).await.unwrap().status, 200);
     assert_eq!(second.send(GET_APP).await.unwrap().status, 200);
     let mut third = TcpStream::connect(proxy.addr()).await.unwrap();
@@ -238,10 +217,7 @@ async fn connections_beyond_max_connections_are_closed_at_once() {
 #[tokio::test]
 async fn idle_keep_alive_connection_is_closed_after_idle_timeout() {
     let (_origin, proxy) = proxy(&["idle_timeout = \"300ms\""]).await;
-    let mut client = RawClient::connect(proxy.addr())
-        .await
-        .unwrap()
-        .with_timeout(T);
+    let mut client = raw_client(proxy.addr()).await;
     let response = client.send(GET_APP).await.unwrap();
     assert_eq!(response.status, 200);
     assert!(!response.closed, "kept alive after the response");

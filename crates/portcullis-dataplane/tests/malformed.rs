@@ -3,8 +3,8 @@
 
 mod common;
 
-use common::{assert_generated_json, is_generated_id, Conf, Expected, T};
-use portcullis_test_support::{FakeOrigin, RawClient, RawResponse, Script, TestProxy};
+use common::{assert_generated_json, is_generated_id, raw_client, Conf, Expected};
+use portcullis_test_support::{FakeOrigin, RawResponse, Script, TestProxy};
 
 const BAD_REQUEST: Expected<'static> = Expected {
     status: 400,
@@ -20,10 +20,7 @@ async fn proxy_with_origin() -> (FakeOrigin, TestProxy) {
 
 /// Sends `request` on a fresh connection; the answer must be a 400 that closes it.
 async fn assert_bad_request(proxy: &TestProxy, request: &[u8]) -> RawResponse {
-    let mut client = RawClient::connect(proxy.addr())
-        .await
-        .unwrap()
-        .with_timeout(T);
+    let mut client = raw_client(proxy.addr()).await;
     let response = client
         .send(request)
         .await
@@ -112,10 +109,7 @@ async fn a_well_formed_chunked_request_still_passes() {
     let (origin, proxy) = proxy_with_origin().await;
     let request = b"POST /app HTTP/1.1\r\nHost: shop.test\r\nTransfer-Encoding: chunked\r\n\r\n\
 5\r\nhello\r\n0\r\n\r\n";
-    let mut client = RawClient::connect(proxy.addr())
-        .await
-        .unwrap()
-        .with_timeout(T);
+    let mut client = raw_client(proxy.addr()).await;
     let response = client.send(request).await.unwrap();
     assert_eq!(response.status, 200);
     assert!(!response.closed);

@@ -6,8 +6,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{access_log, exchange, get, Conf, GET_APP, T};
-use portcullis_test_support::{Action, FakeOrigin, RawClient, Response, Script};
+use common::{access_log, exchange, get, raw_client, Conf, GET_APP, T};
+use portcullis_test_support::{Action, FakeOrigin, Response, Script};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -15,10 +15,7 @@ use tokio::net::TcpStream;
 async fn head_response_keeps_both_connections_usable() {
     let origin = FakeOrigin::start(Script::always(Action::Stream { len: 1234 })).await;
     let proxy = Conf::new().backend(origin.addr()).start().await;
-    let mut client = RawClient::connect(proxy.addr())
-        .await
-        .unwrap()
-        .with_timeout(T);
+    let mut client = raw_client(proxy.addr()).await;
     let head = client
         .send(b"HEAD /app HTTP/1.1\r\nHost: shop.test\r\n\r\n")
         .await
@@ -51,10 +48,7 @@ async fn no_content_and_not_modified_are_relayed_without_a_body() {
     }))
     .await;
     let proxy = Conf::new().backend(origin.addr()).start().await;
-    let mut client = RawClient::connect(proxy.addr())
-        .await
-        .unwrap()
-        .with_timeout(T);
+    let mut client = raw_client(proxy.addr()).await;
     let empty = client.send(&get("/app/204", "")).await.unwrap();
     assert_eq!(
         (empty.status, empty.body.len(), empty.closed),
@@ -133,10 +127,7 @@ async fn response_timeout_starts_when_the_request_has_been_sent() {
         .cluster("response_timeout = \"300ms\"")
         .start()
         .await;
-    let mut client = RawClient::connect(proxy.addr())
-        .await
-        .unwrap()
-        .with_timeout(T);
+    let mut client = raw_client(proxy.addr()).await;
     client
         .write_all(b"POST /app HTTP/1.1\r\nHost: shop.test\r\nContent-Length: 10\r\n\r\n01234")
         .await
@@ -164,10 +155,7 @@ async fn origin_response_with_both_length_and_chunked_is_never_relayed_with_its_
         .body("b\r\nhello world\r\n0\r\n\r\n");
     let origin = FakeOrigin::start(Script::always(smuggler.into())).await;
     let proxy = Conf::new().backend(origin.addr()).start().await;
-    let mut client = RawClient::connect(proxy.addr())
-        .await
-        .unwrap()
-        .with_timeout(T);
+    let mut client = raw_client(proxy.addr()).await;
     let response = client.send(GET_APP).await.unwrap();
     match response.status {
         502 => assert_eq!(
@@ -240,10 +228,7 @@ async fn stalled_upload_is_given_up_after_idle_timeout() {
 async fn expect_continue_is_answered_and_not_forwarded() {
     let origin = FakeOrigin::start(Script::ok()).await;
     let proxy = Conf::new().backend(origin.addr()).start().await;
-    let mut client = RawClient::connect(proxy.addr())
-        .await
-        .unwrap()
-        .with_timeout(T);
+    let mut client = raw_client(proxy.addr()).await;
     let head = b"POST /app HTTP/1.1\r\nHost: shop.test\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n";
     client.write_all(head).await.unwrap();
     let interim = client.read_response().await.unwrap();
@@ -267,10 +252,7 @@ async fn pipelined_requests_are_answered_in_order() {
     }))
     .await;
     let proxy = Conf::new().backend(origin.addr()).start().await;
-    let mut client = RawClient::connect(proxy.addr())
-        .await
-        .unwrap()
-        .with_timeout(T);
+    let mut client = raw_client(proxy.addr()).await;
     let mut batch = Vec::new();
     for i in 0..5 {
         batch.extend_from_slice(&get(&format!("/app/{i}"), ""));

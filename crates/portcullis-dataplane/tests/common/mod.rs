@@ -107,12 +107,17 @@ impl Conf {
 }
 
 /// Sends one request on a new connection and reads the response.
-pub async fn exchange(addr: SocketAddr, request: &[u8]) -> RawResponse {
-    let mut client = RawClient::connect(addr)
+/// A raw HTTP/1.1 connection to `addr`, every wait bounded by `T`.
+pub async fn raw_client(addr: SocketAddr) -> RawClient {
+    RawClient::connect(addr)
         .await
         .expect("connect to the proxy")
-        .with_timeout(T);
-    client
+        .with_timeout(T)
+}
+
+pub async fn exchange(addr: SocketAddr, request: &[u8]) -> RawResponse {
+    raw_client(addr)
+        .await
         .send(request)
         .await
         .expect("a response from the proxy")
