@@ -3,7 +3,7 @@
 
 use metrics::{counter, gauge, Counter, Gauge};
 
-use super::BreakerState;
+use super::BreakerState::{self, Closed, HalfOpen, Open};
 use crate::names::{
     CIRCUIT_STATE, CIRCUIT_TRANSITIONS_TOTAL, LABEL_BACKEND, LABEL_CLUSTER, LABEL_TO, TO_CLOSED,
     TO_HALF_OPEN, TO_OPEN,
@@ -44,58 +44,53 @@ impl Report {
             to_half_open: transitions(TO_HALF_OPEN),
             to_open: transitions(TO_OPEN),
         };
-        report.state.set(gauge_value(BreakerState::Closed));
+        report.state.set(gauge_value(Closed));
         report
     }
 
     /// Closed -> open: the window crossed `failure_ratio`.
     pub(super) fn tripped(&self, sums: Counts) {
-        let (cluster, backend) = (&*self.cluster, &*self.backend);
-        tracing::info!(
-            cluster,
-            backend,
-            to = TO_OPEN,
-            from = TO_CLOSED,
-            failures = sums.events,
-            requests = sums.requests,
-            "circuit breaker opened"
-        );
-        self.entered(BreakerState::Open);
+        self.entered(Open, Some(Closed), Some(sums), "circuit breaker opened");
     }
 
     /// Half-open -> open: a trial request failed.
     pub(super) fn reopened(&self) {
-        let (cluster, backend) = (&*self.cluster, &*self.backend);
-        tracing::info!(
-            cluster,
-            backend,
-            to = TO_OPEN,
-            from = TO_HALF_OPEN,
-            "circuit breaker opened: a trial request failed"
-        );
-        self.entered(BreakerState::Open);
+        let line = "circuit breaker opened: a trial request failed";
+        self.entered(Open, Some(HalfOpen), None, line);
     }
 
     /// Open -> half-open: `open_duration` passed and a request asked.
     pub(super) fn half_opened(&self) {
-        let (cluster, backend) = (&*self.cluster, &*self.backend);
-        tracing::info!(
-            cluster,
-            backend,
-            to = TO_HALF_OPEN,
-            "circuit breaker half-open"
-        );
-        self.entered(BreakerState::HalfOpen);
+        self.entered(HalfOpen, None, None, "circuit breaker half-open");
     }
 
     /// Half-open -> closed: every trial succeeded.
     pub(super) fn closed(&self) {
-        let (cluster, backend) = (&*self.cluster, &*self.backend);
-        tracing::info!(cluster, backend, to = TO_CLOSED, "circuit breaker closed");
-        self.entered(BreakerState::Closed);
+        self.entered(Closed, None, None, "circuit breaker closed");
     }
 
-    fn entered(&self, to: BreakerState) {
+    /// Logs the move to `to` and updates the metrics. A `None` field is left out of
+    /// the line rather than printed empty, so each transition keeps its own fields.
+    fn entered(
+        &self,
+        to: BreakerState,
+        from: Option<BreakerState>,
+        sums: Option<Counts>,
+        line: &'static str,
+    ) {
+        tracing::info!(
+            cluster = &*self.cluster,
+            backend = &*self.backend,
+            to = to.as_str(),
+            from = from.map(BreakerState::as_str),
+            failures = sums.map(|sums| sums.events),
+            requests = sums.map(|sums| sums.requests),
+            "{line}"
+        );
+        self.count(to);
+    }
+
+    fn count(&self, to: BreakerState) {
         let counter = match to {
             BreakerState::Closed => &self.to_closed,
             BreakerState::HalfOpen => &self.to_half_open,
