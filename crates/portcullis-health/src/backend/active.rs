@@ -43,16 +43,16 @@ impl BackendHealth {
         if interval.is_some() || !was_active {
             return;
         }
-        self.next_probe.store(None);
+        self.next_probe.store(self.epoch, None);
         self.passes_needed.store(0, Ordering::Relaxed);
         if self.active_failed.swap(false, Ordering::AcqRel) {
             let (cluster, backend) = (&self.cluster, &self.address);
             tracing::info!(%cluster, %backend, reason = "active checks removed", "backend healthy");
             if self.is_available(now) {
-                self.returned_at.store(Some(now));
+                self.returned_at.store(self.epoch, Some(now));
             }
         }
-        if let Some(until) = self.ejected_until.load() {
+        if let Some(until) = self.ejected_until() {
             if now >= until {
                 self.clear_ejection(until, now, "active checks removed after the ejection time");
             } else {
@@ -69,7 +69,7 @@ impl BackendHealth {
 
     /// The prober's next wake-up, for `soonest_return`.
     pub(crate) fn set_next_probe(&self, at: Instant) {
-        self.next_probe.store(Some(at));
+        self.next_probe.store(self.epoch, Some(at));
     }
 
     /// Records a completed probe: metrics, `last_check`, the hysteresis verdict,
@@ -86,7 +86,7 @@ impl BackendHealth {
             }
         }
         if result.passed {
-            if let Some(until) = self.ejected_until.load().filter(|&until| now >= until) {
+            if let Some(until) = self.ejected_until().filter(|&until| now >= until) {
                 self.clear_ejection(until, now, "ejection time elapsed and active check passed");
             }
         }
@@ -101,7 +101,7 @@ impl BackendHealth {
         let (cluster, backend) = (&self.cluster, &self.address);
         let reason = format!("{passes} active checks passed in a row");
         if self.is_available(now) {
-            self.returned_at.store(Some(now));
+            self.returned_at.store(self.epoch, Some(now));
             tracing::info!(%cluster, %backend, %reason, "backend healthy");
         } else {
             tracing::info!(%cluster, %backend, %reason, "backend healthy, still ejected");

@@ -58,6 +58,8 @@ pub struct BackendHealth {
     active_failed: AtomicBool,
     /// Passing probes still needed to readmit it (0 while active checks pass).
     passes_needed: AtomicU32,
+    /// When this was made: the origin the timestamps below count from.
+    epoch: Instant,
     /// When the prober will probe next; `None` without a prober.
     next_probe: AtomicTime,
     /// End of the current ejection; `None` when not ejected.
@@ -79,16 +81,16 @@ impl BackendHealth {
     /// A healthy backend of `cluster` at `address` (as written in the config),
     /// without active checks or slow start; registers its metric handles.
     pub fn new(cluster: &str, address: &str) -> Self {
-        let epoch = Instant::now();
         Self {
             cluster: cluster.to_owned(),
             address: address.to_owned(),
             probe_interval_ns: AtomicU64::new(0),
             active_failed: AtomicBool::new(false),
             passes_needed: AtomicU32::new(0),
-            next_probe: AtomicTime::new(epoch),
-            ejected_until: AtomicTime::new(epoch),
-            returned_at: AtomicTime::new(epoch),
+            epoch: Instant::now(),
+            next_probe: AtomicTime::default(),
+            ejected_until: AtomicTime::default(),
+            returned_at: AtomicTime::default(),
             slow_start_ns: AtomicU64::new(0),
             consecutive_failures: AtomicU32::new(0),
             ejections: AtomicU32::new(0),
@@ -128,8 +130,8 @@ impl BackendHealth {
         if ramp.is_zero() || !self.is_available(now) {
             return 1.0;
         }
-        let mut start = self.returned_at.load();
-        if let Some(until) = self.ejected_until.load() {
+        let mut start = self.returned_at.load(self.epoch);
+        if let Some(until) = self.ejected_until() {
             // Available while this is set: an ejection that ended by time alone.
             start = Some(start.map_or(until, |s| s.max(until)));
         }
@@ -145,7 +147,7 @@ impl BackendHealth {
         if self.active_failed.load(Ordering::Acquire) {
             return HealthStatus::Unhealthy;
         }
-        match self.ejected_until.load() {
+        match self.ejected_until() {
             Some(until) if self.is_ejected(now) => HealthStatus::Ejected { until },
             _ => HealthStatus::Healthy,
         }
@@ -166,13 +168,12 @@ impl BackendHealth {
 
     /// The end of the current ejection, if any (possibly past).
     pub(crate) fn ejected_until(&self) -> Option<Instant> {
-        self.ejected_until.load()
+        self.ejected_until.load(self.epoch)
     }
 
     /// Whether an ejection holds at `now` (see the module notes).
     pub(crate) fn is_ejected(&self, now: Instant) -> bool {
-        self.ejected_until
-            .load()
+        self.ejected_until()
             .is_some_and(|until| now < until || self.is_active())
     }
 
@@ -182,14 +183,14 @@ impl BackendHealth {
         if self.is_available(now) {
             return None;
         }
-        let next_probe = self.next_probe.load();
+        let next_probe = self.next_probe.load(self.epoch);
         let mut soonest = now;
         if self.active_failed.load(Ordering::Acquire) {
             let interval = Duration::from_nanos(self.probe_interval_ns.load(Ordering::Relaxed));
             let more = self.passes_needed.load(Ordering::Relaxed).saturating_sub(1);
             soonest = soonest.max(next_probe? + interval.saturating_mul(more));
         }
-        if let Some(until) = self.ejected_until.load().filter(|_| self.is_ejected(now)) {
+        if let Some(until) = self.ejected_until().filter(|_| self.is_ejected(now)) {
             soonest = soonest.max(until);
             if self.is_active() {
                 soonest = soonest.max(next_probe?);

@@ -48,7 +48,7 @@ impl BackendHealth {
             .saturating_add(1);
         let duration = time(nth);
         let until = now + duration;
-        self.ejected_until.store(Some(until));
+        self.ejected_until.store(self.epoch, Some(until));
         self.consecutive_failures.store(0, Ordering::Release);
         self.metrics.ejected(false);
         self.refresh_gauge(now);
@@ -87,7 +87,7 @@ impl BackendHealth {
     /// stamping `returned_at = at` for slow start when the backend is back. True if
     /// it ended here.
     pub(crate) fn clear_ejection(&self, until: Instant, at: Instant, reason: &str) -> bool {
-        if !self.ejected_until.clear_if(until) {
+        if !self.ejected_until.clear_if(self.epoch, until) {
             return false;
         }
         let (cluster, backend) = (&self.cluster, &self.address);
@@ -95,7 +95,7 @@ impl BackendHealth {
             tracing::info!(%cluster, %backend, reason, "ejection over, backend still unhealthy");
             return true;
         }
-        self.returned_at.store(Some(at));
+        self.returned_at.store(self.epoch, Some(at));
         self.refresh_gauge(at);
         tracing::info!(%cluster, %backend, reason, "backend returned");
         true
