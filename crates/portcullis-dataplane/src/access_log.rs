@@ -179,6 +179,11 @@ impl LoggedBody {
         }
     }
 
+    /// See [`ResponseBody::origin_fields`].
+    pub(crate) fn origin_fields(&self) -> &[u8] {
+        self.inner.origin_fields()
+    }
+
     fn count(&mut self, bytes: usize) {
         if let Some((record, _)) = &mut self.record {
             record.bytes_sent += bytes as u64;

@@ -179,6 +179,15 @@ impl ResponseBody {
     pub fn empty() -> Self {
         Self::Full(None)
     }
+
+    /// The relayed origin's end-to-end fields, as `name: value` lines ending in CRLF;
+    /// they are not in the response's header map.
+    pub(crate) fn origin_fields(&self) -> &[u8] {
+        match self {
+            ResponseBody::Full(_) => &[],
+            ResponseBody::Upstream(body) => body.origin_fields().as_bytes(),
+        }
+    }
 }
 
 /// A relayed body that could not be delivered whole.

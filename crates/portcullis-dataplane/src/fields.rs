@@ -1,26 +1,37 @@
 //! Header fields straight from a parsed head's bytes: values share the head's buffer
 //! instead of being copied one allocation each, and nothing is zeroed or copied up
-//! front (a head is parsed twice per request; 4 KiB arrays each time add up).
+//! front (a head is parsed twice per request; 4 KiB arrays each time add up). A
+//! response's fields are relayed as bytes: see `upstream::origin_fields`.
 
 use bytes::Bytes;
-use http::header::{ACCEPT, CONNECTION, CONTENT_LENGTH, EXPECT, HOST, TRANSFER_ENCODING};
+use http::header::{ACCEPT, CONNECTION, CONTENT_LENGTH, EXPECT, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-use crate::headers::{HOP_BY_HOP, KEEP_ALIVE, X_REQUEST_ID};
+use crate::headers::X_REQUEST_ID;
 
 /// Most header lines a head may carry.
 pub(crate) const MAX_FIELDS: usize = 128;
 
-/// Headers added to a parsed message's map on the way through (`X-Request-Id` and
-/// `Proxy-Status` on a response; forwarding headers are written, not inserted):
-/// reserved up front so the map does not grow.
-const ROOM_TO_ADD: usize = 2;
+/// Headers added to a parsed request's map on the way through (`Host`, when this hop
+/// sets it; forwarding headers are written, not inserted): reserved up front so the
+/// map does not grow.
+const ROOM_TO_ADD: usize = 1;
 
 /// Where one field sits in the head: name and value as offsets.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct FieldSpan {
     name: (usize, usize),
     value: (usize, usize),
+}
+
+impl FieldSpan {
+    pub(crate) fn name(&self) -> std::ops::Range<usize> {
+        self.name.0..self.name.0 + self.name.1
+    }
+
+    pub(crate) fn value(&self) -> std::ops::Range<usize> {
+        self.value.0..self.value.0 + self.value.1
+    }
 }
 
 /// Up to `MAX_FIELDS` spans, inline.
@@ -99,94 +110,15 @@ pub(crate) fn header_map(head: &Bytes, spans: &[FieldSpan]) -> Option<(HeaderMap
 }
 
 fn field(head: &Bytes, span: &FieldSpan) -> Option<(HeaderName, HeaderValue)> {
-    let (start, len) = span.name;
-    let name = HeaderName::from_bytes(head.get(start..start + len)?).ok()?;
-    let (start, len) = span.value;
-    let value = HeaderValue::from_maybe_shared(head.slice(start..start + len)).ok()?;
+    let name = HeaderName::from_bytes(head.get(span.name())?).ok()?;
+    let value = HeaderValue::from_maybe_shared(head.slice(span.value())).ok()?;
     Some((name, value))
-}
-
-/// What a response's connection-level ("hop-by-hop") fields said. They are read while
-/// the map is built and never enter it: every one of them would otherwise be inserted
-/// only to be removed again before the response is relayed.
-#[derive(Debug, Default)]
-pub(crate) struct HopByHop {
-    /// A `Connection` token was `close`.
-    pub close: bool,
-    /// A `Connection` token was `keep-alive`.
-    pub keep_alive: bool,
-    /// `Keep-Alive: timeout=N`, in seconds.
-    pub keep_alive_timeout: Option<u64>,
-    /// The last `Transfer-Encoding` value, whose last coding frames the body.
-    pub transfer_encoding: Option<HeaderValue>,
-}
-
-/// The header map of a frozen response head without its hop-by-hop fields (the fixed
-/// set, `Proxy-Authenticate`, and any field `Connection` names), and what those said.
-/// `None` if a name or value is not valid.
-pub(crate) fn response_header_map(
-    head: &Bytes,
-    spans: &[FieldSpan],
-) -> Option<(HeaderMap, HopByHop)> {
-    let mut headers = HeaderMap::with_capacity(spans.len() + ROOM_TO_ADD);
-    let mut hop = HopByHop::default();
-    let mut named = Vec::new();
-    for span in spans {
-        let (name, value) = field(head, span)?;
-        if name == CONNECTION {
-            for token in crate::headers::connection_tokens(&value) {
-                if token.eq_ignore_ascii_case("close") {
-                    hop.close = true;
-                } else if token.eq_ignore_ascii_case("keep-alive") {
-                    hop.keep_alive = true;
-                } else if let Ok(name) = HeaderName::from_bytes(token.as_bytes()) {
-                    named.push(name);
-                }
-            }
-        } else if name == TRANSFER_ENCODING {
-            hop.transfer_encoding = Some(value);
-        } else if name == KEEP_ALIVE {
-            hop.keep_alive_timeout = crate::upstream::announced_timeout(&value);
-        } else if !HOP_BY_HOP.contains(&name) {
-            headers.append(name, value);
-        }
-    }
-    for name in named.into_iter().filter(|name| name != HOST) {
-        headers.remove(name);
-    }
-    Some((headers, hop))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn response_fields(head: &'static [u8]) -> (HeaderMap, HopByHop) {
-        let mut slots = header_slots!();
-        let mut parsed = httparse::Response::new(&mut []);
-        httparse::ParserConfig::default()
-            .parse_response_with_uninit_headers(&mut parsed, head, &mut slots)
-            .expect("a valid head");
-        let mut found = Spans::new();
-        spans(head, parsed.headers, &mut found);
-        response_header_map(&Bytes::from_static(head), &found).expect("valid fields")
-    }
-
-    #[test]
-    fn hop_by_hop_fields_are_read_and_left_out() {
-        let (headers, hop) = response_fields(
-            b"HTTP/1.1 200 OK\r\nConnection: Keep-Alive, X-Secret, host\r\n\
-              Keep-Alive: timeout=5, max=10\r\nX-Secret: 1\r\nHost: h\r\nTE: trailers\r\n\
-              Transfer-Encoding: gzip, chunked\r\nProxy-Authenticate: Basic\r\n\
-              Content-Type: text/plain\r\n\r\n",
-        );
-        let mut names: Vec<&str> = headers.keys().map(HeaderName::as_str).collect();
-        names.sort_unstable();
-        assert_eq!(names, ["content-type", "host"]);
-        assert!(hop.keep_alive && !hop.close);
-        assert_eq!(hop.keep_alive_timeout, Some(5));
-        assert_eq!(hop.transfer_encoding.unwrap(), "gzip, chunked");
-    }
+    use http::header::HOST;
 
     #[test]
     fn present_notes_the_looked_up_fields_a_request_carries() {
@@ -207,13 +139,5 @@ mod tests {
             "a name not noted may always be there"
         );
         assert!(Present::UNKNOWN.may_have(&CONTENT_LENGTH));
-    }
-
-    #[test]
-    fn close_is_seen_in_any_connection_field() {
-        let (headers, hop) =
-            response_fields(b"HTTP/1.1 200 OK\r\nconnection: upgrade\r\nConnection: close\r\n\r\n");
-        assert!(hop.close && !hop.keep_alive);
-        assert!(headers.is_empty());
     }
 }

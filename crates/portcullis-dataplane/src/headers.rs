@@ -54,7 +54,7 @@ pub(crate) fn remove_hop_by_hop(headers: &mut HeaderMap) {
         let named: Vec<HeaderName> = headers
             .get_all(CONNECTION)
             .iter()
-            .flat_map(connection_tokens)
+            .flat_map(|value| connection_tokens(value.as_bytes()))
             .filter(|t| !t.eq_ignore_ascii_case("close"))
             .filter_map(|t| HeaderName::from_bytes(t.as_bytes()).ok())
             .filter(|name| name != HOST && !HOP_BY_HOP.contains(name))
@@ -85,9 +85,8 @@ pub(crate) const HOP_BY_HOP: [HeaderName; 8] = [
 
 /// The comma-separated tokens of a `Connection` value, trimmed (compare them
 /// ignoring case).
-pub(crate) fn connection_tokens(value: &HeaderValue) -> impl Iterator<Item = &str> + '_ {
-    value
-        .to_str()
+pub(crate) fn connection_tokens(value: &[u8]) -> impl Iterator<Item = &str> + '_ {
+    std::str::from_utf8(value)
         .unwrap_or("")
         .split(',')
         .map(str::trim)
@@ -100,7 +99,7 @@ pub(crate) fn keeps_alive(headers: &HeaderMap, version: http::Version) -> bool {
     let mut tokens = headers
         .get_all(CONNECTION)
         .iter()
-        .flat_map(connection_tokens);
+        .flat_map(|value| connection_tokens(value.as_bytes()));
     match version {
         http::Version::HTTP_10 => tokens.any(|t| t.eq_ignore_ascii_case("keep-alive")),
         _ => !tokens.any(|t| t.eq_ignore_ascii_case("close")),

@@ -219,3 +219,31 @@ async fn http10_request_without_host_gets_one_upstream() {
         "the client named no host"
     );
 }
+
+#[tokio::test]
+async fn the_origin_request_id_is_replaced_and_its_proxy_status_kept_first() {
+    let answer = Response::ok()
+        .header("X-Request-Id", "origin-made")
+        .header("Proxy-Status", "origin-cache; hit")
+        .header("Server", "origin");
+    let origin = FakeOrigin::start(Script::always(answer.into())).await;
+    let proxy = Conf::new()
+        .backend(origin.addr())
+        .server("proxy_status = \"always\"")
+        .start()
+        .await;
+    let response = exchange(proxy.addr(), &get("/app", "X-Request-Id: client-7\r\n")).await;
+    assert_eq!(response.status, 200);
+    let values = |name: &str| -> Vec<&str> {
+        let found = response.headers.iter();
+        let found = found.filter(|(n, _)| n.eq_ignore_ascii_case(name));
+        found.map(|(_, v)| v.as_str()).collect()
+    };
+    assert_eq!(values("x-request-id"), ["client-7"]);
+    assert_eq!(
+        values("proxy-status"),
+        ["origin-cache; hit", "portcullis; received-status=200"],
+        "RFC 9209: each hop appends its member after those nearer the origin"
+    );
+    assert_eq!(values("server"), ["origin"]);
+}

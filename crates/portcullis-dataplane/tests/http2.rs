@@ -59,13 +59,26 @@ async fn h2_get(
 
 #[tokio::test]
 async fn h2_get_gets_the_origin_answer() {
-    let origin = FakeOrigin::start(Script::ok()).await;
+    let answer = Response::ok()
+        .header("X-Kept", "yes")
+        .header("Keep-Alive", "timeout=5")
+        .header("Connection", "X-Internal")
+        .header("X-Internal", "secret");
+    let origin = FakeOrigin::start(Script::always(answer.into())).await;
     let proxy = Conf::new().backend(origin.addr()).start().await;
     let mut sender = h2_connect(proxy.addr()).await;
     let response = h2_get(&mut sender, "/app/x?y=1", "*/*").await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.version(), http::Version::HTTP_2);
     assert_eq!(response.body(), "ok");
+    let headers = response.headers();
+    assert_eq!(headers["x-kept"], "yes", "the origin's fields: {headers:?}");
+    for hop_by_hop in ["keep-alive", "connection", "x-internal"] {
+        assert!(
+            !headers.contains_key(hop_by_hop),
+            "{hop_by_hop}: {headers:?}"
+        );
+    }
     let id = response
         .headers()
         .get("x-request-id")

@@ -162,6 +162,8 @@ fn encode_head(
     head.push(b' ');
     head.extend_from_slice(status.canonical_reason().unwrap_or("Unknown").as_bytes());
     head.extend_from_slice(b"\r\n");
+    // A relayed response's own fields, hop-by-hop ones already cut out; then this hop's.
+    head.extend_from_slice(response.body().origin_fields());
     for (name, value) in response.headers() {
         if name == CONTENT_LENGTH || name == TRANSFER_ENCODING || name == CONNECTION {
             continue; // framing and connection handling are this hop's to decide

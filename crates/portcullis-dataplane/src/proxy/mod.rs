@@ -173,8 +173,10 @@ pub(crate) fn count_generated(
     }
 }
 
-/// The origin's response on its way to the client: hop-by-hop headers gone, the
-/// request id echoed, `Proxy-Status` when configured to always be sent.
+/// The origin's response on its way to the client: the request id echoed,
+/// `Proxy-Status` when configured to always be sent. The map holds only what this hop
+/// adds: the origin's own fields travel with the body (see `upstream::origin_fields`),
+/// its hop-by-hop ones already gone.
 fn relayed(
     snapshot: &Snapshot,
     response: Response<PooledBody>,
@@ -182,7 +184,6 @@ fn relayed(
 ) -> Response<ResponseBody> {
     let mut response = response.map(ResponseBody::Upstream);
     let status = response.status().as_u16();
-    // Its hop-by-hop fields never entered the map (see `upstream::response`).
     let headers = response.headers_mut();
     headers.insert(X_REQUEST_ID, request_id.clone());
     if snapshot.proxy_status == ProxyStatusMode::Always {

@@ -4,7 +4,7 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use http::Request;
+use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper::server::conn::http2;
 use hyper::service::service_fn;
@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::access_log::LoggedBody;
 use crate::fields::Present;
 use crate::proxy::{self, ConnInfo};
-use crate::{RequestBody, Shared};
+use crate::{RequestBody, ResponseBody, Shared};
 
 /// Serves one HTTP/2 connection until it ends; on drain, sends GOAWAY and lets the
 /// open streams finish.
@@ -44,8 +44,7 @@ pub(crate) async fn serve<S>(
             .await;
             let status = outcome.response.status().as_u16();
             let log = outcome.log;
-            let response = outcome
-                .response
+            let response = with_origin_fields(outcome.response)
                 .map(|b| LoggedBody::new(b, status, log, &shared.access_log));
             Ok::<_, Infallible>(response)
         }
@@ -61,4 +60,13 @@ pub(crate) async fn serve<S>(
             let _ = connection.await;
         }
     }
+}
+
+/// A relayed response's origin fields put into its map, which hyper writes.
+fn with_origin_fields(response: Response<ResponseBody>) -> Response<ResponseBody> {
+    let (mut parts, mut body) = response.into_parts();
+    if let ResponseBody::Upstream(relayed) = &mut body {
+        relayed.take_origin_fields().prepend_to(&mut parts.headers);
+    }
+    Response::from_parts(parts, body)
 }

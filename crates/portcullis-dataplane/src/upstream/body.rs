@@ -1,5 +1,6 @@
 //! An origin's response body, read straight from its connection by whoever polls it;
-//! at its end the connection goes back to the pool.
+//! at its end the connection goes back to the pool. It carries the response's fields
+//! too: they are bytes on their way out, like the body (see `origin_fields`).
 
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
@@ -11,6 +12,7 @@ use portcullis_breaker::LimitGuard;
 use tokio_util::io::poll_read_buf;
 
 use super::conn::UpstreamConn;
+use super::origin_fields::OriginFields;
 use super::response::BodyFraming;
 use crate::backend::InFlight;
 use crate::http1::{ChunkedDecoder, Decoded};
@@ -22,6 +24,8 @@ const READ_CHUNK: usize = 16 * 1024;
 /// A relayed response body. Read to its end, its connection returns to its backend's
 /// pool (when the origin keeps it alive); dropped early, the connection is closed.
 pub struct PooledBody {
+    /// The response's end-to-end fields, carried with its body to the writer.
+    fields: OriginFields,
     conn: Option<UpstreamConn>,
     state: State,
     /// How long the connection may idle in the pool, when it can be reused.
@@ -43,6 +47,7 @@ enum State {
 
 impl PooledBody {
     pub(crate) fn new(
+        fields: OriginFields,
         conn: UpstreamConn,
         framing: BodyFraming,
         reusable: bool,
@@ -57,6 +62,7 @@ impl PooledBody {
         };
         let reuse = reusable.then_some(idle_limit);
         let mut body = Self {
+            fields,
             conn: Some(conn),
             state,
             reuse,
@@ -68,6 +74,15 @@ impl PooledBody {
             body.release();
         }
         body
+    }
+
+    /// The origin's end-to-end fields, as it sent them.
+    pub(crate) fn origin_fields(&self) -> &OriginFields {
+        &self.fields
+    }
+
+    pub(crate) fn take_origin_fields(&mut self) -> OriginFields {
+        std::mem::take(&mut self.fields)
     }
 
     /// Keeps the cluster's `max_requests` place until this body is dropped.

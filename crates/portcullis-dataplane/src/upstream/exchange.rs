@@ -133,9 +133,18 @@ pub(crate) async fn exchange(
     match result {
         Ok(response) => {
             let idle = idle_limit(response.keep_alive_timeout, limits.pool_idle_timeout);
-            let body =
-                PooledBody::new(conn, response.framing, response.keep_alive, idle, in_flight);
-            Ok((response.response.map(|()| body), head))
+            let body = PooledBody::new(
+                response.fields,
+                conn,
+                response.framing,
+                response.keep_alive,
+                idle,
+                in_flight,
+            );
+            let mut relayed = Response::new(body);
+            *relayed.status_mut() = response.status;
+            *relayed.version_mut() = response.version;
+            Ok((relayed, head))
         }
         Err(error) => Err(Failed {
             error,

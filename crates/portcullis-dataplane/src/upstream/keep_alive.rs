@@ -4,8 +4,6 @@
 
 use std::time::Duration;
 
-use http::HeaderValue;
-
 /// How long a connection may idle in the pool, given the timeout the origin announced
 /// in `Keep-Alive`: a second less (half of it for very short timeouts), never longer
 /// than `pool_idle_timeout`.
@@ -21,8 +19,8 @@ pub(crate) fn idle_limit(announced: Option<u64>, pool_idle_timeout: Duration) ->
 }
 
 /// The `timeout` parameter of a `Keep-Alive` value, in seconds.
-pub(crate) fn announced_timeout(value: &HeaderValue) -> Option<u64> {
-    let value = value.to_str().ok()?;
+pub(crate) fn announced_timeout(value: &[u8]) -> Option<u64> {
+    let value = std::str::from_utf8(value).ok()?;
     value.split(',').find_map(|param| {
         let (name, seconds) = param.split_once('=')?;
         if name.trim().eq_ignore_ascii_case("timeout") {
@@ -38,7 +36,7 @@ mod tests {
     use super::*;
 
     fn headers(value: &'static str) -> Option<u64> {
-        announced_timeout(&HeaderValue::from_static(value))
+        announced_timeout(value.as_bytes())
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod connect;
 mod error;
 mod exchange;
 mod keep_alive;
+mod origin_fields;
 mod pool;
 mod request;
 mod response;

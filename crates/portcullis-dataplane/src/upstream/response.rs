@@ -1,13 +1,14 @@
 //! Reading an origin's response head and deciding how its body is framed and whether
-//! the connection can carry another request afterwards.
+//! the connection can carry another request afterwards. The head's fields are relayed
+//! as bytes (see `origin_fields`).
 
 use tokio::time::Instant;
 
-use http::header::CONTENT_LENGTH;
-use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, Version};
+use http::{Method, StatusCode, Version};
 use tokio::io::AsyncReadExt;
 
 use super::conn::UpstreamConn;
+use super::origin_fields::{self, HopByHop, OriginFields};
 use super::UpstreamError;
 use crate::fields;
 use crate::Cause;
@@ -25,9 +26,12 @@ pub(crate) enum BodyFraming {
     UntilClose,
 }
 
-/// A parsed response head; its headers hold no hop-by-hop field.
+/// A parsed response head.
 pub(crate) struct Head {
-    pub response: Response<()>,
+    pub status: StatusCode,
+    pub version: Version,
+    /// Its end-to-end fields, to relay as they came.
+    pub fields: OriginFields,
     pub framing: BodyFraming,
     /// The origin will keep the connection open after this response.
     pub keep_alive: bool,
@@ -45,7 +49,7 @@ pub(crate) async fn read_head(
 ) -> Result<Head, UpstreamError> {
     loop {
         if let Some(head) = parse(conn, method)? {
-            if head.response.status().is_informational() {
+            if head.status.is_informational() {
                 continue; // 100 Continue and friends: the real answer follows
             }
             return Ok(head);
@@ -107,51 +111,48 @@ fn parse(conn: &mut UpstreamConn, method: &Method) -> Result<Option<Head>, Upstr
     };
     let mut spans = fields::Spans::new();
     fields::spans(&conn.buf, parsed.headers, &mut spans);
-    let head = conn.buf.split_to(len).freeze();
-    let (mut headers, hop) =
-        fields::response_header_map(&head, &spans).ok_or_else(|| invalid("bad header"))?;
-    let framing = framing(&headers, hop.transfer_encoding.as_ref(), status, method)?;
-    if hop.transfer_encoding.is_some() {
-        // Transfer-Encoding overrides Content-Length and a forwarder must drop the
-        // length (RFC 9112 §6.3): the body is framed anew for the next hop.
-        headers.remove(CONTENT_LENGTH);
-    }
+    let said = HopByHop::read(&conn.buf, &spans);
+    let transfer_encoding = said.transfer_encoding.clone().map(|at| &conn.buf[at]);
+    let framing = framing(transfer_encoding, said.content_length, status, method)?;
     let keep_alive = framing != BodyFraming::UntilClose
         && match version {
-            Version::HTTP_10 => hop.keep_alive,
-            _ => !hop.close,
+            Version::HTTP_10 => said.keep_alive,
+            _ => !said.close,
         };
-    let mut response = Response::new(());
-    *response.status_mut() = status;
-    *response.version_mut() = version;
-    *response.headers_mut() = headers;
+    let frames_nothing = bodiless(status, method);
+    let fields = origin_fields::keep(conn.buf.split_to(len), &spans, &said, frames_nothing);
     Ok(Some(Head {
-        response,
+        status,
+        version,
+        fields,
         framing,
         keep_alive,
-        keep_alive_timeout: hop.keep_alive_timeout,
+        keep_alive_timeout: said.keep_alive_timeout,
     }))
 }
 
-/// RFC 9112 §6.3, for responses.
-fn framing(
-    headers: &HeaderMap,
-    transfer_encoding: Option<&HeaderValue>,
-    status: StatusCode,
-    method: &Method,
-) -> Result<BodyFraming, UpstreamError> {
-    let invalid = |why: &str| UpstreamError::new(Cause::InvalidResponse, why.to_owned());
-    if method == Method::HEAD
+/// A response that never has a body, whatever its fields say.
+fn bodiless(status: StatusCode, method: &Method) -> bool {
+    method == Method::HEAD
         || status.is_informational()
         || status == StatusCode::NO_CONTENT
         || status == StatusCode::NOT_MODIFIED
-    {
+}
+
+/// RFC 9112 §6.3, for responses: `transfer_encoding` is the last such value.
+fn framing(
+    transfer_encoding: Option<&[u8]>,
+    content_length: Result<Option<u64>, &'static str>,
+    status: StatusCode,
+    method: &Method,
+) -> Result<BodyFraming, UpstreamError> {
+    if bodiless(status, method) {
         return Ok(BodyFraming::Empty);
     }
     if let Some(codings) = transfer_encoding {
-        // Transfer-Encoding wins over Content-Length; only a final `chunked` delimits.
-        let last = codings
-            .to_str()
+        // Transfer-Encoding wins over Content-Length (which is then dropped, RFC 9112
+        // §6.3); only a final `chunked` delimits.
+        let last = std::str::from_utf8(codings)
             .ok()
             .and_then(|v| v.rsplit(',').next())
             .map(str::trim);
@@ -160,23 +161,8 @@ fn framing(
             _ => BodyFraming::UntilClose,
         });
     }
-    let mut length = None;
-    for value in headers.get_all(CONTENT_LENGTH) {
-        for part in value
-            .to_str()
-            .map_err(|_| invalid("bad content-length"))?
-            .split(',')
-        {
-            let n: u64 = part
-                .trim()
-                .parse()
-                .map_err(|_| invalid("bad content-length"))?;
-            if length.is_some_and(|seen| seen != n) {
-                return Err(invalid("conflicting content-length"));
-            }
-            length = Some(n);
-        }
-    }
+    let length =
+        content_length.map_err(|why| UpstreamError::new(Cause::InvalidResponse, why.to_owned()))?;
     Ok(match length {
         Some(0) => BodyFraming::Empty,
         Some(n) => BodyFraming::Length(n),

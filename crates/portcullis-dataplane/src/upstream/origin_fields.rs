@@ -1,0 +1,400 @@
+//! An origin's response fields on their way to the client, kept as the bytes it sent.
+//!
+//! Relaying a head through a header map cost about a quarter of the proxy's own work
+//! per request: every name and value checked and copied into its own type, a hash
+//! table built, written out again and freed. Instead the hop-by-hop fields are read
+//! and cut out of the head in place, and the rest goes out as one block. httparse has
+//! already held every name and value to the grammar `http`'s types check, so nothing
+//! invalid passes. An HTTP/2 client's response still needs a map: it is built from the
+//! block (see [`OriginFields::prepend_to`]).
+
+use std::ops::Range;
+
+use bytes::{Buf, Bytes, BytesMut};
+use http::header::{CONNECTION, CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
+use http::{HeaderMap, HeaderName, HeaderValue};
+
+use crate::fields::{FieldSpan, MAX_FIELDS};
+use crate::headers::{connection_tokens, HOP_BY_HOP, KEEP_ALIVE, X_REQUEST_ID};
+
+/// The end-to-end fields of an origin's response, as `name: value` lines ending in
+/// CRLF, ready to be written into an HTTP/1.1 head.
+#[derive(Debug, Default)]
+pub(crate) struct OriginFields(Bytes);
+
+impl OriginFields {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// Puts the fields into `headers`, ahead of the ones already there: a
+    /// `Proxy-Status` list runs from the origin's end to the client's.
+    pub(crate) fn prepend_to(self, headers: &mut HeaderMap) {
+        let ours = std::mem::take(headers);
+        headers.reserve(ours.len() + self.0.len() / 32);
+        for (name, value) in self.lines() {
+            headers.append(name, value);
+        }
+        for (name, value) in &ours {
+            headers.append(name, value.clone());
+        }
+    }
+
+    fn lines(&self) -> impl Iterator<Item = (HeaderName, HeaderValue)> + '_ {
+        let block = &self.0;
+        let mut at = 0;
+        std::iter::from_fn(move || loop {
+            let rest = block.get(at..)?;
+            let len = rest.windows(2).position(|w| w == b"\r\n")?;
+            let line = at..at + len;
+            at += len + 2;
+            if let Some(field) = field(block, line) {
+                return Some(field);
+            }
+        })
+    }
+}
+
+/// One `name: value` line of a block: httparse checked it, so this never fails for a
+/// block built here.
+fn field(block: &Bytes, line: Range<usize>) -> Option<(HeaderName, HeaderValue)> {
+    let colon = block[line.clone()].iter().position(|&b| b == b':')?;
+    let name = HeaderName::from_bytes(&block[line.start..line.start + colon]).ok()?;
+    let value = trim_whitespace(block, line.start + colon + 1..line.end);
+    let value = HeaderValue::from_maybe_shared(block.slice(value)).ok()?;
+    Some((name, value))
+}
+
+fn trim_whitespace(bytes: &[u8], mut range: Range<usize>) -> Range<usize> {
+    let blank = |b: u8| b == b' ' || b == b'\t';
+    while range.start < range.end && blank(bytes[range.start]) {
+        range.start += 1;
+    }
+    while range.end > range.start && blank(bytes[range.end - 1]) {
+        range.end -= 1;
+    }
+    range
+}
+
+/// What a response's connection-level ("hop-by-hop") fields said, and its length.
+#[derive(Debug)]
+pub(crate) struct HopByHop {
+    /// A `Connection` token was `close`.
+    pub close: bool,
+    /// A `Connection` token was `keep-alive`.
+    pub keep_alive: bool,
+    /// `Keep-Alive: timeout=N`, in seconds.
+    pub keep_alive_timeout: Option<u64>,
+    /// Where the last `Transfer-Encoding` value sits in the head: its last coding
+    /// frames the body.
+    pub transfer_encoding: Option<Range<usize>>,
+    /// `Content-Length`, every copy agreeing; an error is only one if the length
+    /// frames the body.
+    pub content_length: Result<Option<u64>, &'static str>,
+    /// Where the other names `Connection` lists sit in the head (rarely any).
+    named: Vec<Range<usize>>,
+    /// Which fields, by index, are end-to-end; and which are `Content-Length`.
+    end_to_end: u128,
+    lengths: u128,
+}
+
+/// How a field name is treated on the way through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Connection,
+    KeepAlive,
+    TransferEncoding,
+    /// The rest of the fixed hop-by-hop set: dropped unread.
+    OtherHopByHop,
+    /// Framing: written anew by the next hop, except where it frames nothing.
+    ContentLength,
+    /// Replaced by this hop's own.
+    RequestId,
+    EndToEnd,
+}
+
+/// The lengths of the names [`kind`] tells apart, as bits: most fields are end-to-end,
+/// and their name's length alone says so.
+const KNOWN_LENGTHS: u32 =
+    1 << 2 | 1 << 7 | 1 << 10 | 1 << 12 | 1 << 14 | 1 << 16 | 1 << 17 | 1 << 18;
+
+fn kind(name: &[u8]) -> Kind {
+    if name.len() >= 32 || KNOWN_LENGTHS & 1 << name.len() == 0 {
+        return Kind::EndToEnd;
+    }
+    let is = |known: &HeaderName| name.eq_ignore_ascii_case(known.as_str().as_bytes());
+    if is(&CONTENT_LENGTH) {
+        Kind::ContentLength
+    } else if is(&CONNECTION) {
+        Kind::Connection
+    } else if is(&KEEP_ALIVE) {
+        Kind::KeepAlive
+    } else if is(&TRANSFER_ENCODING) {
+        Kind::TransferEncoding
+    } else if HOP_BY_HOP.iter().any(is) {
+        Kind::OtherHopByHop
+    } else if is(&X_REQUEST_ID) {
+        Kind::RequestId
+    } else {
+        Kind::EndToEnd
+    }
+}
+
+impl HopByHop {
+    /// Reads the hop-by-hop fields and the length among `spans`, parsed out of `head`.
+    pub(crate) fn read(head: &[u8], spans: &[FieldSpan]) -> Self {
+        let mut said = Self {
+            close: false,
+            keep_alive: false,
+            keep_alive_timeout: None,
+            transfer_encoding: None,
+            content_length: Ok(None),
+            named: Vec::new(),
+            end_to_end: 0,
+            lengths: 0,
+        };
+        for (i, span) in spans.iter().enumerate().take(MAX_FIELDS) {
+            let value = span.value();
+            match kind(&head[span.name()]) {
+                Kind::EndToEnd => said.end_to_end |= 1 << i,
+                Kind::Connection => said.connection(head, value),
+                Kind::KeepAlive => {
+                    said.keep_alive_timeout = crate::upstream::announced_timeout(&head[value]);
+                }
+                Kind::TransferEncoding => said.transfer_encoding = Some(value),
+                Kind::ContentLength => {
+                    said.lengths |= 1 << i;
+                    let seen = said.content_length;
+                    said.content_length = seen.and_then(|seen| agreed_length(seen, &head[value]));
+                }
+                _ => {}
+            }
+        }
+        said
+    }
+
+    fn connection(&mut self, head: &[u8], value: Range<usize>) {
+        let base = value.start;
+        let whole = &head[value];
+        for token in connection_tokens(whole) {
+            if token.eq_ignore_ascii_case("close") {
+                self.close = true;
+            } else if token.eq_ignore_ascii_case("keep-alive") {
+                self.keep_alive = true;
+            } else if !token.eq_ignore_ascii_case(HOST.as_str()) {
+                // Offsets, not slices: the head is rewritten once all are known.
+                let start = base + (token.as_ptr() as usize - whole.as_ptr() as usize);
+                self.named.push(start..start + token.len());
+            }
+        }
+    }
+
+    /// Which fields, by index, travel on: the end-to-end ones `Connection` does not
+    /// name, and the length of a `bodiless` response (to HEAD, a 304 or 204: there it
+    /// frames nothing and tells the length the full response would have).
+    fn kept(&self, head: &[u8], spans: &[FieldSpan], bodiless: bool) -> u128 {
+        let mut kept = self.end_to_end;
+        if bodiless && self.transfer_encoding.is_none() {
+            kept |= self.lengths;
+        }
+        let named = if self.named.is_empty() {
+            &[][..]
+        } else {
+            spans
+        };
+        for (i, span) in named.iter().enumerate().take(MAX_FIELDS) {
+            let name = &head[span.name()];
+            let listed = |at: &Range<usize>| head[at.clone()].eq_ignore_ascii_case(name);
+            if self.named.iter().any(listed) {
+                kept &= !(1 << i);
+            }
+        }
+        kept
+    }
+}
+
+/// The length a `Content-Length` value (a comma list of copies) gives, agreeing with
+/// any seen before.
+fn agreed_length(seen: Option<u64>, value: &[u8]) -> Result<Option<u64>, &'static str> {
+    let value = std::str::from_utf8(value).map_err(|_| "bad content-length")?;
+    let mut length = seen;
+    for part in value.split(',') {
+        let n: u64 = part.trim().parse().map_err(|_| "bad content-length")?;
+        if length.is_some_and(|seen| seen != n) {
+            return Err("conflicting content-length");
+        }
+        length = Some(n);
+    }
+    Ok(length)
+}
+
+/// Cuts `head` (a whole response head, whose fields are `spans`) down to the fields
+/// that travel on. In place when every line ends in CRLF, as they do from every origin
+/// worth the name; otherwise the lines are written anew.
+pub(crate) fn keep(
+    mut head: BytesMut,
+    spans: &[FieldSpan],
+    said: &HopByHop,
+    bodiless: bool,
+) -> OriginFields {
+    // Decided before the head is touched: `said` points into it.
+    let kept = said.kept(&head, spans, bodiless);
+    let Some(lines) = lines(&head, spans) else {
+        return rewritten(&head, spans, kept);
+    };
+    let start = lines.first().map_or(0, |line| line.start);
+    let mut end = start;
+    for (i, line) in lines.into_iter().enumerate() {
+        if kept & 1 << i != 0 {
+            // Never past the line being read: later lines are intact until reached.
+            if line.start != end {
+                head.copy_within(line.clone(), end);
+            }
+            end += line.len();
+        }
+    }
+    head.truncate(end);
+    head.advance(start);
+    OriginFields(head.freeze())
+}
+
+/// Each field's whole line, CRLF included; `None` if any line ends otherwise.
+fn lines(head: &[u8], spans: &[FieldSpan]) -> Option<arrayvec::ArrayVec<Range<usize>, MAX_FIELDS>> {
+    let body_start = head.len();
+    if !head.ends_with(b"\r\n\r\n") {
+        return None;
+    }
+    let mut lines = arrayvec::ArrayVec::new();
+    for (i, span) in spans.iter().enumerate().take(MAX_FIELDS) {
+        let end = spans
+            .get(i + 1)
+            .map_or(body_start - 2, |next| next.name().start);
+        if end < span.value().end + 2 || &head[end - 2..end] != b"\r\n" {
+            return None;
+        }
+        lines.push(span.name().start..end);
+    }
+    Some(lines)
+}
+
+/// The kept fields as fresh `name: value` lines.
+fn rewritten(head: &[u8], spans: &[FieldSpan], kept: u128) -> OriginFields {
+    let mut out = BytesMut::new();
+    for (i, span) in spans.iter().enumerate().take(MAX_FIELDS) {
+        if kept & 1 << i != 0 {
+            out.extend_from_slice(&head[span.name()]);
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(&head[span.value()]);
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+    OriginFields(out.freeze())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fields::{header_slots, spans, Spans};
+
+    /// The fields `head` relays, and what its hop-by-hop fields said.
+    fn relayed(head: &[u8], bodiless: bool) -> (String, HopByHop) {
+        let mut slots = header_slots!();
+        let mut parsed = httparse::Response::new(&mut []);
+        httparse::ParserConfig::default()
+            .parse_response_with_uninit_headers(&mut parsed, head, &mut slots)
+            .expect("a valid head");
+        let mut found = Spans::new();
+        spans(head, parsed.headers, &mut found);
+        let said = HopByHop::read(head, &found);
+        let fields = keep(BytesMut::from(head), &found, &said, bodiless);
+        let text = String::from_utf8(fields.as_bytes().to_vec()).unwrap();
+        (text, said)
+    }
+
+    #[test]
+    fn hop_by_hop_fields_are_read_and_cut_out() {
+        let (fields, said) = relayed(
+            b"HTTP/1.1 200 OK\r\nConnection: Keep-Alive, X-Secret, host\r\n\
+              Keep-Alive: timeout=5, max=10\r\nX-Secret: 1\r\nHost: h\r\nTE: trailers\r\n\
+              Transfer-Encoding: gzip, chunked\r\nProxy-Authenticate: Basic\r\n\
+              X-Request-Id: theirs\r\nContent-Length: 3\r\nContent-Type: text/plain\r\n\r\n",
+            false,
+        );
+        assert_eq!(fields, "Host: h\r\nContent-Type: text/plain\r\n");
+        assert!(said.keep_alive && !said.close);
+        assert_eq!(said.keep_alive_timeout, Some(5));
+        assert_eq!(said.content_length, Ok(Some(3)));
+        assert!(said.transfer_encoding.is_some());
+    }
+
+    #[test]
+    fn end_to_end_lines_go_out_as_sent() {
+        let head = b"HTTP/1.1 200 OK\r\nServer: o\r\nCache-Control:no-cache  \r\n\
+                     Connection: close\r\nContent-Length: 5\r\nETag: \"x\"\r\n\r\n";
+        let (fields, said) = relayed(head, false);
+        assert_eq!(
+            fields,
+            "Server: o\r\nCache-Control:no-cache  \r\nETag: \"x\"\r\n"
+        );
+        assert!(said.close);
+    }
+
+    #[test]
+    fn the_length_stays_on_a_bodiless_response() {
+        let head = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\n\r\n";
+        assert_eq!(relayed(head, true).0, "Content-Length: 5\r\nX-A: 1\r\n");
+        let chunked = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n";
+        assert_eq!(relayed(chunked, true).0, "");
+    }
+
+    #[test]
+    fn bare_line_feeds_are_written_anew() {
+        let head = b"HTTP/1.1 200 OK\nServer: o\nConnection: close\nX-A:  1\n\n";
+        assert_eq!(relayed(head, false).0, "Server: o\r\nX-A: 1\r\n");
+    }
+
+    #[test]
+    fn lengths_must_agree() {
+        let head = b"HTTP/1.1 200 OK\r\nContent-Length: 5, 5\r\nContent-Length: 6\r\n\r\n";
+        assert_eq!(
+            relayed(head, false).1.content_length,
+            Err("conflicting content-length")
+        );
+        let head = b"HTTP/1.1 200 OK\r\nContent-Length: five\r\n\r\n";
+        assert_eq!(
+            relayed(head, false).1.content_length,
+            Err("bad content-length")
+        );
+    }
+
+    #[test]
+    fn a_map_gets_the_origin_fields_first() {
+        let (text, _) = relayed(
+            b"HTTP/1.1 200 OK\r\nProxy-Status: origin\r\nX-A:\t1 \r\nX-B:\r\n\r\n",
+            false,
+        );
+        let fields = OriginFields(Bytes::from(text));
+        let mut headers = HeaderMap::new();
+        headers.insert("proxy-status", HeaderValue::from_static("portcullis"));
+        fields.prepend_to(&mut headers);
+        let statuses: Vec<_> = headers.get_all("proxy-status").iter().collect();
+        assert_eq!(statuses, ["origin", "portcullis"]);
+        assert_eq!(headers["x-a"], "1");
+        assert_eq!(headers["x-b"], "");
+    }
+
+    #[test]
+    fn every_name_told_apart_has_a_known_length() {
+        let named = HOP_BY_HOP.into_iter().chain([CONTENT_LENGTH, X_REQUEST_ID]);
+        for name in named {
+            let upper = name.as_str().to_ascii_uppercase();
+            assert_ne!(kind(upper.as_bytes()), Kind::EndToEnd, "{name}");
+        }
+        assert_eq!(kind(b"content-type"), Kind::EndToEnd);
+    }
+
+    #[test]
+    fn no_fields_is_an_empty_block() {
+        assert_eq!(relayed(b"HTTP/1.1 204 No Content\r\n\r\n", false).0, "");
+    }
+}
