@@ -239,13 +239,15 @@ pub(crate) fn keep(
 ) -> OriginFields {
     // Decided before the head is touched: `said` points into it.
     let kept = said.kept(&head, spans, bodiless);
-    let Some(lines) = lines(&head, spans) else {
+    if !crlf_lines(&head, spans) {
         return rewritten(&head, spans, kept);
-    };
-    let start = lines.first().map_or(0, |line| line.start);
+    }
+    let spans = &spans[..spans.len().min(MAX_FIELDS)];
+    let start = spans.first().map_or(0, |span| span.name().start);
     let mut end = start;
-    for (i, line) in lines.into_iter().enumerate() {
+    for (i, span) in spans.iter().enumerate() {
         if kept & 1 << i != 0 {
+            let line = span.name().start..line_end(&head, spans, i);
             // Never past the line being read: later lines are intact until reached.
             if line.start != end {
                 head.copy_within(line.clone(), end);
@@ -258,23 +260,22 @@ pub(crate) fn keep(
     OriginFields(head.freeze())
 }
 
-/// Each field's whole line, CRLF included; `None` if any line ends otherwise.
-fn lines(head: &[u8], spans: &[FieldSpan]) -> Option<arrayvec::ArrayVec<Range<usize>, MAX_FIELDS>> {
-    let body_start = head.len();
-    if !head.ends_with(b"\r\n\r\n") {
-        return None;
-    }
-    let mut lines = arrayvec::ArrayVec::new();
-    for (i, span) in spans.iter().enumerate().take(MAX_FIELDS) {
-        let end = spans
-            .get(i + 1)
-            .map_or(body_start - 2, |next| next.name().start);
-        if end < span.value().end + 2 || &head[end - 2..end] != b"\r\n" {
-            return None;
-        }
-        lines.push(span.name().start..end);
-    }
-    Some(lines)
+/// Where field `i`'s whole line ends, its line break included: where the next one
+/// starts, or the head's closing blank line.
+fn line_end(head: &[u8], spans: &[FieldSpan], i: usize) -> usize {
+    spans
+        .get(i + 1)
+        .map_or(head.len() - 2, |next| next.name().start)
+}
+
+/// Whether every line of the head, the blank one too, ends in CRLF.
+fn crlf_lines(head: &[u8], spans: &[FieldSpan]) -> bool {
+    let spans = &spans[..spans.len().min(MAX_FIELDS)];
+    head.ends_with(b"\r\n\r\n")
+        && spans.iter().enumerate().all(|(i, span)| {
+            let end = line_end(head, spans, i);
+            end >= span.value().end + 2 && head[end - 2..end] == *b"\r\n"
+        })
 }
 
 /// The kept fields as fresh `name: value` lines.
