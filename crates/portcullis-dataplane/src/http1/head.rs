@@ -137,12 +137,44 @@ fn check_host(headers: &HeaderMap, version: Version, uri: &Uri) -> Result<(), ()
     let mut hosts = headers.get_all(HOST).iter();
     match (hosts.next(), hosts.next()) {
         (_, Some(_)) => Err(()),
-        (Some(host), None) => http::uri::Authority::try_from(host.as_bytes())
-            .map(|_| ())
-            .map_err(|_| ()),
+        (Some(host), None) if is_valid_host(host.as_bytes()) => Ok(()),
+        (Some(_), None) => Err(()),
         (None, None) if version == Version::HTTP_11 && uri.authority().is_none() => Err(()),
         (None, None) => Ok(()),
     }
+}
+
+/// Whether a `Host` value is `uri-host [ ":" port ]` (RFC 9110 §7.2, RFC 3986 §3.2.2):
+/// a registered name or IPv4 address, or an IP literal in brackets, then an optional
+/// port. Checked here: `http`'s `Authority` copies the value into an allocation of its
+/// own just to say yes, and lets through a user name, which has no place in `Host`.
+fn is_valid_host(value: &[u8]) -> bool {
+    let (host, port) = match value.strip_prefix(b"[") {
+        Some(literal) => {
+            let Some(end) = literal.iter().position(|&b| b == b']') else {
+                return false;
+            };
+            let address = &literal[..end];
+            let address_char = |b: &u8| b.is_ascii_alphanumeric() || b".:".contains(b);
+            if !address.iter().all(address_char) {
+                return false;
+            }
+            (address, &literal[end + 1..])
+        }
+        None => {
+            let end = value.iter().position(|&b| b == b':').unwrap_or(value.len());
+            let name_char = |b: &u8| b.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=".contains(b);
+            if !value[..end].iter().all(name_char) {
+                return false;
+            }
+            (&value[..end], &value[end..])
+        }
+    };
+    let port_ok = match port.strip_prefix(b":") {
+        Some(digits) => digits.iter().all(u8::is_ascii_digit),
+        None => port.is_empty(),
+    };
+    !host.is_empty() && port_ok
 }
 
 /// Decides the body framing and rejects ambiguous framing (request smuggling):
@@ -212,6 +244,39 @@ mod tests {
         assert!(parse_str("GET / HTTP/1.1\r\nHost: x\r\n")
             .unwrap()
             .is_none());
+    }
+
+    #[test]
+    fn host_must_be_a_host_and_port() {
+        let valid = [
+            "x",
+            "shop.test",
+            "127.0.0.1:8080",
+            "[::1]:80",
+            "[::1]",
+            "a-b_c~d",
+            "h:",
+        ];
+        for host in valid {
+            assert!(is_valid_host(host.as_bytes()), "{host}");
+        }
+        let invalid = [
+            "",
+            ":80",
+            "a b",
+            "a/b",
+            "user@host",
+            "[::1",
+            "[::1]x",
+            "h:8x",
+            "a:b:c",
+        ];
+        for host in invalid {
+            assert!(!is_valid_host(host.as_bytes()), "{host}");
+        }
+        assert!(!is_valid_host(b"h\x80"));
+        let request = "GET / HTTP/1.1\r\nHost: user@shop.test\r\n\r\n";
+        assert_eq!(cause(request), Some(Cause::BadRequest));
     }
 
     #[test]
