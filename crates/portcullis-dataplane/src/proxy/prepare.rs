@@ -31,13 +31,17 @@ pub(super) fn prepare_upstream(
     *request.version_mut() = Version::HTTP_11;
     let headers = request.headers_mut();
     headers::remove_hop_by_hop(headers);
-    if !headers.contains_key(HOST) {
-        if let Some(value) = authority.and_then(|a| HeaderValue::from_str(a.as_str()).ok()) {
-            headers.insert(HOST, value);
+    let host = match headers.get(HOST) {
+        Some(host) => Some(host.clone()),
+        None => {
+            let from_target = authority.and_then(|a| HeaderValue::from_str(a.as_str()).ok());
+            if let Some(value) = &from_target {
+                headers.insert(HOST, value.clone());
+            }
+            from_target
         }
-    }
+    };
     let peer = conn.peer.ip();
-    let host = headers.get(HOST).cloned();
     let forwarding = Forwarding {
         trusted: view.trusted_proxies.iter().any(|net| net.contains(&peer)),
         peer: &conn.peer_value,
