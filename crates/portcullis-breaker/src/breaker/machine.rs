@@ -168,6 +168,10 @@ impl Machine {
         }
         let nanos = self.clock.nanos(now);
         self.window.add(nanos, Counts::request(!success));
+        if success && !self.window.may_hold_events(nanos) {
+            // A success can trip only by completing `min_requests` beside failures.
+            return;
+        }
         let sums = self.window.totals(nanos);
         if !self.policy.trips(sums) {
             return;
