@@ -1,7 +1,6 @@
 //! One backend as the request path sees it: where it is, its idle connections, its
 //! load, its health and its breaker. Kept across reloads while it stays in the config.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use portcullis_breaker::{Breaker, ConcurrencyLimit};
@@ -9,6 +8,7 @@ use portcullis_config as config;
 use portcullis_health::BackendHealth;
 
 use crate::metrics::BackendMetrics;
+use crate::per_worker::UpDown;
 use crate::upstream::{Pools, Target};
 
 /// One backend of a cluster. Shared by every request that uses it.
@@ -25,7 +25,8 @@ pub struct Backend {
     /// `max_requests_per_backend`, when set.
     pub(crate) limit: Option<Arc<ConcurrencyLimit>>,
     pub(crate) metrics: BackendMetrics,
-    in_flight: AtomicUsize,
+    /// Per worker: a request counts up and down on the worker that serves it.
+    in_flight: UpDown,
     /// Per worker: every attempt counts one, on every worker.
     attempts: crate::metrics::WorkerCounter,
     /// What this object was built from: a reload that changes it builds a new one.
@@ -70,7 +71,7 @@ impl Backend {
                 .max_requests_per_backend
                 .map(|max| Arc::new(ConcurrencyLimit::new(max))),
             metrics: BackendMetrics::new(&cluster.name, &backend.address),
-            in_flight: AtomicUsize::new(0),
+            in_flight: UpDown::default(),
             attempts: crate::metrics::WorkerCounter::new(),
             built_from: BuiltFrom::new(cluster, backend),
         }
@@ -84,7 +85,7 @@ impl Backend {
     /// Counts a request in flight until the returned guard drops.
     pub(crate) fn start_request(self: &Arc<Self>) -> InFlight {
         self.attempts.increment();
-        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.in_flight.up();
         InFlight(Arc::clone(self))
     }
 
@@ -96,7 +97,7 @@ impl Backend {
 
     /// Requests in flight right now.
     pub fn in_flight(&self) -> usize {
-        self.in_flight.load(Ordering::Relaxed)
+        self.in_flight.get()
     }
 
     /// Upstream attempts sent to this backend so far.
@@ -118,6 +119,6 @@ impl InFlight {
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.0.in_flight.down();
     }
 }

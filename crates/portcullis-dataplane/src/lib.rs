@@ -27,7 +27,7 @@ mod fields;
 mod headers;
 mod http1;
 mod metrics;
-mod padded;
+mod per_worker;
 mod proxy;
 mod registry;
 mod response;

@@ -1,12 +1,16 @@
 //! Smooth weighted round robin, as nginx does it: weights 5,1,1 give `a a b a c a a`,
 //! not `a a a a a b c`. The sequence of one period is computed when the configuration
 //! is built; a request takes the next slot with one atomic add, so no lock is taken.
+//! Each worker walks the sequence with a cursor of its own from a random start, as
+//! each nginx worker does: one cursor shared by all would be a cache line every
+//! request on every worker writes.
 //! A slot whose backend is not accepted is consumed and the next slot taken, which keeps
 //! the remaining backends in proportion to their weights.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::{scan, Candidate, Select, SelectKey};
+use crate::per_worker::PerWorker;
 
 /// Build-time work bound: one period costs `period × backends` steps.
 const MAX_BUILD_STEPS: u64 = 16_000_000;
@@ -15,15 +19,16 @@ const MAX_BUILD_STEPS: u64 = 16_000_000;
 #[derive(Debug)]
 pub(crate) struct SmoothRoundRobin {
     sequence: Vec<u32>,
-    cursor: AtomicUsize,
+    cursors: PerWorker<AtomicUsize>,
 }
 
 impl SmoothRoundRobin {
     pub(crate) fn new(weights: &[u32]) -> Self {
-        let cursor = AtomicUsize::new(fastrand::usize(..weights.len().max(1)));
+        let sequence = smooth_sequence(&reduce(weights));
+        let start = || AtomicUsize::new(fastrand::usize(..sequence.len().max(1)));
         Self {
-            sequence: smooth_sequence(&reduce(weights)),
-            cursor,
+            cursors: PerWorker::new_with(start),
+            sequence,
         }
     }
 }
@@ -89,14 +94,15 @@ impl Select for SmoothRoundRobin {
             return None;
         }
         let bound = period.min(2 * backends.len() + 2);
+        let cursor = self.cursors.mine();
         for _ in 0..bound {
-            let slot = self.cursor.fetch_add(1, Ordering::Relaxed) % period;
+            let slot = cursor.fetch_add(1, Ordering::Relaxed) % period;
             let index = self.sequence[slot] as usize;
             if accept(index) {
                 return Some(index);
             }
         }
-        scan(backends.len(), self.cursor.load(Ordering::Relaxed), accept)
+        scan(backends.len(), cursor.load(Ordering::Relaxed), accept)
     }
 }
 
@@ -107,7 +113,7 @@ mod tests {
 
     fn picks(weights: &[u32], n: usize, accept: impl Fn(usize) -> bool) -> Vec<usize> {
         let rr = SmoothRoundRobin::new(weights);
-        rr.cursor.store(0, Ordering::Relaxed);
+        rr.cursors.mine().store(0, Ordering::Relaxed);
         let backends = fakes(weights);
         (0..n)
             .map(|_| {

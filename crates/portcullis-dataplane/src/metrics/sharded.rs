@@ -11,10 +11,10 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::padded::Padded;
+use crate::per_worker::PerWorker;
 
 /// Upper bounds of the latency buckets, in nanoseconds: the SPEC's buckets, from
 /// 0.5 ms (a pooled request on loopback) to 30 s (the default `response_timeout`).
@@ -41,20 +41,9 @@ pub fn duration_buckets() -> impl Iterator<Item = f64> {
     BOUNDS_NANOS.iter().map(|&n| n as f64 / 1e9)
 }
 
-/// Slots per series: one per CPU, as workers default to one per CPU. A worker whose
-/// index is beyond shares a slot, which stays correct, only slower.
-fn slots() -> usize {
-    static SLOTS: OnceLock<usize> = OnceLock::new();
-    *SLOTS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get().clamp(1, 64)))
-}
-
-fn slot_of_this_thread() -> usize {
-    crate::server::current_worker() % slots()
-}
-
 /// A monotonic counter.
 #[derive(Debug)]
-pub(crate) struct Counter(Box<[Padded<AtomicU64>]>);
+pub(crate) struct Counter(PerWorker<AtomicU64>);
 
 impl Default for Counter {
     fn default() -> Self {
@@ -65,16 +54,16 @@ impl Default for Counter {
 impl Counter {
     /// A counter of its own, not rendered (see [`counter`] for a registered one).
     pub(crate) fn new() -> Self {
-        Self((0..slots()).map(|_| Padded::default()).collect())
+        Self(PerWorker::default())
     }
 
     pub(crate) fn increment(&self) {
-        self.0[slot_of_this_thread()].0.fetch_add(1, Relaxed);
+        self.0.mine().fetch_add(1, Relaxed);
     }
 
     /// The sum over every worker.
     pub(crate) fn get(&self) -> u64 {
-        self.0.iter().map(|slot| slot.0.load(Relaxed)).sum()
+        self.0.iter().map(|count| count.load(Relaxed)).sum()
     }
 }
 
@@ -87,7 +76,7 @@ struct HistogramSlot {
 
 /// A latency histogram with the SPEC's buckets.
 #[derive(Debug)]
-pub(crate) struct Histogram(Box<[Padded<HistogramSlot>]>);
+pub(crate) struct Histogram(PerWorker<HistogramSlot>);
 
 /// What a histogram holds, summed over workers; bucket counts are not cumulative.
 struct HistogramTotals {
@@ -97,13 +86,13 @@ struct HistogramTotals {
 
 impl Histogram {
     fn new() -> Self {
-        Self((0..slots()).map(|_| Padded::default()).collect())
+        Self(PerWorker::default())
     }
 
     pub(crate) fn record(&self, took: Duration) {
         let nanos = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
         let bucket = BOUNDS_NANOS.partition_point(|&bound| bound < nanos);
-        let slot = &self.0[slot_of_this_thread()].0;
+        let slot = self.0.mine();
         slot.buckets[bucket].fetch_add(1, Relaxed);
         slot.sum_nanos.fetch_add(nanos, Relaxed);
     }
@@ -114,12 +103,10 @@ impl Histogram {
             sum_nanos: 0,
         };
         for slot in self.0.iter() {
-            for (total, bucket) in totals.buckets.iter_mut().zip(&slot.0.buckets) {
+            for (total, bucket) in totals.buckets.iter_mut().zip(&slot.buckets) {
                 *total += bucket.load(Relaxed);
             }
-            totals.sum_nanos = totals
-                .sum_nanos
-                .wrapping_add(slot.0.sum_nanos.load(Relaxed));
+            totals.sum_nanos = totals.sum_nanos.wrapping_add(slot.sum_nanos.load(Relaxed));
         }
         totals
     }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use tokio::runtime::Handle;
 use tokio_util::sync::CancellationToken;
 
-use crate::padded::Padded;
+use crate::per_worker::Padded;
 
 thread_local! {
     /// This thread's worker index; 0 on threads that are not workers.
