@@ -12,7 +12,11 @@
 //!
 //! Spending is a check-and-add on the current bucket in one `compare_exchange`, so
 //! concurrent callers cannot overspend; the window rolls by itself as time passes.
+//! Every request is counted, retries are rare: requests go to one window per thread
+//! (shard), each on cache lines of its own, and only a retry sums them. One window
+//! shared by every worker would be a line each request on each worker writes.
 
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::Duration;
 
 use metrics::{counter, Counter};
@@ -34,7 +38,10 @@ pub const BUDGET_WINDOW: Duration = Duration::from_secs(10);
 #[derive(Debug)]
 pub struct RetryBudget {
     clock: Clock,
-    window: Window,
+    /// Original requests, by shard.
+    requests: Box<[Shard]>,
+    /// Retries spent.
+    spent: Window,
     percent: u64,
     /// `min_retries_per_second` over the whole window.
     floor: u64,
@@ -61,9 +68,13 @@ impl RetryBudget {
                 handle(cause, OUTCOME_BUDGET_EXHAUSTED),
             ]
         };
+        let shards = std::thread::available_parallelism().map_or(1, |n| n.get().clamp(1, 64));
         Self {
             clock: Clock::new(),
-            window: Window::new(BUDGET_WINDOW),
+            requests: (0..shards)
+                .map(|_| Shard(Window::new(BUDGET_WINDOW)))
+                .collect(),
+            spent: Window::new(BUDGET_WINDOW),
             percent: u64::from(retry.budget_percent),
             floor: u64::from(retry.min_retries_per_second) * BUDGET_WINDOW.as_secs(),
             retries: RetryCause::ALL.map(pair),
@@ -72,17 +83,19 @@ impl RetryBudget {
 
     /// Counts one original request (not a retry): it earns `budget_percent` of a retry.
     pub fn record_request(&self, now: Instant) {
-        self.window
-            .add(self.clock.nanos(now), Counts::request(false));
+        let shard = &self.requests[shard_of_this_thread() % self.requests.len()];
+        shard.0.add(self.clock.nanos(now), Counts::request(false));
     }
 
     /// Spends one retry if the budget allows: `true` (counted as `outcome="sent"`) or
     /// `false` when over budget (counted as `outcome="budget_exhausted"`).
     pub fn try_retry(&self, now: Instant, cause: RetryCause) -> bool {
-        let allowed = |sums: Counts| sums.events < self.allowed(sums.requests);
+        let nanos = self.clock.nanos(now);
+        let requests = self.requests.iter().map(|s| s.0.totals(nanos).requests);
+        let allowed = self.allowed(requests.sum());
         let sent = self
-            .window
-            .add_if(self.clock.nanos(now), Counts::event(), allowed);
+            .spent
+            .add_if(nanos, Counts::event(), |spent| spent.events < allowed);
         self.retries[cause.index()][usize::from(!sent)].increment(1);
         sent
     }
@@ -91,4 +104,19 @@ impl RetryBudget {
     fn allowed(&self, requests: u64) -> u64 {
         (requests.saturating_mul(self.percent) / 100).max(self.floor)
     }
+}
+
+/// A window alone on its cache lines.
+#[derive(Debug)]
+#[repr(align(128))]
+struct Shard(Window);
+
+/// The calling thread's shard: threads are numbered as they first record a request,
+/// so the workers, long-lived and one per CPU by default, each get their own.
+fn shard_of_this_thread() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static SHARD: usize = NEXT.fetch_add(1, Relaxed);
+    }
+    SHARD.with(|shard| *shard)
 }

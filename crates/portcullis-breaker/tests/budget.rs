@@ -130,3 +130,23 @@ fn cause_labels_match_the_contract() {
     let enabled = RetryCause::ALL.map(|cause| cause.is_enabled(&only_connect));
     assert_eq!(enabled, [true, false, false]);
 }
+
+#[tokio::test(start_paused = true)]
+async fn requests_counted_on_every_thread_earn_retries() {
+    let budget = Arc::new(RetryBudget::new(&retry_settings(20, 0), "api"));
+    let now = Instant::now();
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let budget = Arc::clone(&budget);
+            std::thread::spawn(move || {
+                for _ in 0..25 {
+                    budget.record_request(now);
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    assert_eq!(drain(&budget), 20, "100 requests over four threads");
+}
