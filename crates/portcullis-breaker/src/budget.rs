@@ -12,11 +12,9 @@
 //!
 //! Spending is a check-and-add on the current bucket in one `compare_exchange`, so
 //! concurrent callers cannot overspend; the window rolls by itself as time passes.
-//! Every request is counted, retries are rare: requests go to one window per thread
-//! (shard), each on cache lines of its own, and only a retry sums them. One window
-//! shared by every worker would be a line each request on each worker writes.
+//! Every request is counted and retries are rare: requests go to a window split by
+//! thread, which only a retry sums.
 
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::Duration;
 
 use metrics::{counter, Counter};
@@ -29,6 +27,7 @@ use crate::names::{
     LABEL_CAUSE, LABEL_CLUSTER, LABEL_OUTCOME, OUTCOME_BUDGET_EXHAUSTED, OUTCOME_SENT,
     RETRIES_TOTAL,
 };
+use crate::sharded::ShardedWindow;
 use crate::window::{Counts, Window};
 
 /// The span the budget is measured over.
@@ -38,8 +37,8 @@ pub const BUDGET_WINDOW: Duration = Duration::from_secs(10);
 #[derive(Debug)]
 pub struct RetryBudget {
     clock: Clock,
-    /// Original requests, by shard.
-    requests: Box<[Shard]>,
+    /// Original requests.
+    requests: ShardedWindow,
     /// Retries spent.
     spent: Window,
     percent: u64,
@@ -68,12 +67,9 @@ impl RetryBudget {
                 handle(cause, OUTCOME_BUDGET_EXHAUSTED),
             ]
         };
-        let shards = std::thread::available_parallelism().map_or(1, |n| n.get().clamp(1, 64));
         Self {
             clock: Clock::new(),
-            requests: (0..shards)
-                .map(|_| Shard(Window::new(BUDGET_WINDOW)))
-                .collect(),
+            requests: ShardedWindow::new(BUDGET_WINDOW),
             spent: Window::new(BUDGET_WINDOW),
             percent: u64::from(retry.budget_percent),
             floor: u64::from(retry.min_retries_per_second) * BUDGET_WINDOW.as_secs(),
@@ -83,16 +79,15 @@ impl RetryBudget {
 
     /// Counts one original request (not a retry): it earns `budget_percent` of a retry.
     pub fn record_request(&self, now: Instant) {
-        let shard = &self.requests[shard_of_this_thread() % self.requests.len()];
-        shard.0.add(self.clock.nanos(now), Counts::request(false));
+        let nanos = self.clock.nanos(now);
+        self.requests.add(nanos, Counts::request(false));
     }
 
     /// Spends one retry if the budget allows: `true` (counted as `outcome="sent"`) or
     /// `false` when over budget (counted as `outcome="budget_exhausted"`).
     pub fn try_retry(&self, now: Instant, cause: RetryCause) -> bool {
         let nanos = self.clock.nanos(now);
-        let requests = self.requests.iter().map(|s| s.0.totals(nanos).requests);
-        let allowed = self.allowed(requests.sum());
+        let allowed = self.allowed(self.requests.totals(nanos).requests);
         let sent = self
             .spent
             .add_if(nanos, Counts::event(), |spent| spent.events < allowed);
@@ -104,19 +99,4 @@ impl RetryBudget {
     fn allowed(&self, requests: u64) -> u64 {
         (requests.saturating_mul(self.percent) / 100).max(self.floor)
     }
-}
-
-/// A window alone on its cache lines.
-#[derive(Debug)]
-#[repr(align(128))]
-struct Shard(Window);
-
-/// The calling thread's shard: threads are numbered as they first record a request,
-/// so the workers, long-lived and one per CPU by default, each get their own.
-fn shard_of_this_thread() -> usize {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    thread_local! {
-        static SHARD: usize = NEXT.fetch_add(1, Relaxed);
-    }
-    SHARD.with(|shard| *shard)
 }

@@ -20,6 +20,7 @@ mod cause;
 mod clock;
 mod limit;
 pub mod names;
+mod sharded;
 mod window;
 
 pub use breaker::{Breaker, BreakerState, Ticket};

@@ -71,7 +71,7 @@ impl Counts {
         }
     }
 
-    fn plus(self, other: Self) -> Self {
+    pub(crate) fn plus(self, other: Self) -> Self {
         Self {
             requests: self.requests + other.requests,
             events: self.events + other.events,
@@ -91,9 +91,6 @@ struct Bucket {
 pub(crate) struct Window {
     bucket_nanos: u64,
     buckets: [Bucket; BUCKETS],
-    /// The latest epoch an event was added in ([`EMPTY`]: none yet): lets a caller
-    /// skip summing a window that cannot hold any.
-    last_event: AtomicU64,
 }
 
 impl Window {
@@ -102,30 +99,14 @@ impl Window {
         Self {
             bucket_nanos: (saturating_nanos(span) / BUCKETS as u64).max(1),
             buckets: Default::default(),
-            last_event: AtomicU64::new(EMPTY),
         }
     }
 
     /// Records `delta` at time `nanos`.
     pub(crate) fn add(&self, nanos: u64, delta: Counts) {
-        let epoch = self.epoch(nanos);
-        if let Some((bucket, _)) = self.claim(epoch) {
+        if let Some((bucket, _)) = self.claim(self.epoch(nanos)) {
             bucket.counts.fetch_add(delta.pack(), AcqRel);
-            self.note_events(epoch, delta);
         }
-    }
-
-    fn note_events(&self, epoch: u64, delta: Counts) {
-        if delta.events > 0 {
-            self.last_event.fetch_max(epoch, Relaxed);
-        }
-    }
-
-    /// Whether the window at `nanos` may hold an event: one load, where summing reads
-    /// every bucket. May say yes for an event a `clear` forgot, never no for one held.
-    pub(crate) fn may_hold_events(&self, nanos: u64) -> bool {
-        let last = self.last_event.load(Relaxed);
-        last != EMPTY && self.epoch(nanos).saturating_sub(last) < BUCKETS as u64
     }
 
     /// Records `delta` at time `nanos` only if `admit` accepts the window's sums as
@@ -150,7 +131,6 @@ impl Window {
                 .compare_exchange_weak(current, next, AcqRel, Acquire)
                 .is_ok()
             {
-                self.note_events(epoch, delta);
                 return true;
             }
         }
@@ -168,7 +148,7 @@ impl Window {
         }
     }
 
-    fn epoch(&self, nanos: u64) -> u64 {
+    pub(crate) fn epoch(&self, nanos: u64) -> u64 {
         // +1 keeps epoch 0 free to mean EMPTY; RESETTING is beyond reach (584 years).
         (nanos / self.bucket_nanos)
             .saturating_add(1)
@@ -242,26 +222,6 @@ mod tests {
         // At 10 s the bucket of 0 s has left the window; the one of 5 s has not.
         assert_eq!(window.totals(10 * SEC), Counts::request(false));
         assert_eq!(window.totals(15 * SEC), Counts::default());
-    }
-
-    #[test]
-    fn may_hold_events_while_an_event_is_in_the_window() {
-        let window = Window::new(Duration::from_secs(10));
-        window.add(0, Counts::request(false));
-        assert!(!window.may_hold_events(SEC), "requests alone are no events");
-        window.add(2 * SEC, Counts::request(true));
-        assert!(window.may_hold_events(2 * SEC));
-        assert!(
-            window.may_hold_events(11 * SEC),
-            "the 2 s bucket is still summed"
-        );
-        assert_eq!(window.totals(12 * SEC), Counts::default());
-        assert!(
-            !window.may_hold_events(12 * SEC),
-            "gone when the sums lose it"
-        );
-        assert!(window.add_if(13 * SEC, Counts::event(), |_| true));
-        assert!(window.may_hold_events(13 * SEC), "add_if notes events too");
     }
 
     #[test]

@@ -30,7 +30,8 @@ use tokio::time::Instant;
 use super::report::Report;
 use super::state::{State, MAX_TRIALS};
 use crate::clock::{saturating_nanos, Clock, NANOS_PER_MILLI};
-use crate::window::{Counts, Window};
+use crate::sharded::ShardedWindow;
+use crate::window::Counts;
 
 /// The validated settings in the units the machine compares.
 #[derive(Debug)]
@@ -63,7 +64,7 @@ pub(crate) struct Admission {
 pub(crate) struct Machine {
     state: AtomicU64,
     clock: Clock,
-    window: Window,
+    window: ShardedWindow,
     policy: Policy,
     report: Report,
 }
@@ -73,7 +74,7 @@ impl Machine {
         Self {
             state: AtomicU64::new(State::INITIAL.encode()),
             clock: Clock::new(),
-            window: Window::new(settings.window),
+            window: ShardedWindow::new(settings.window),
             policy: Policy {
                 failure_ratio: settings.failure_ratio,
                 min_requests: u64::from(settings.min_requests),

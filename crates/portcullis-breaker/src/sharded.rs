@@ -1,0 +1,115 @@
+//! A rolling window split by thread, for counts every request adds to.
+//!
+//! One window shared by every worker is a cache line each request on each worker
+//! writes. Here a thread adds to a copy of its own, alone on its cache lines, and a
+//! reader sums the copies: reading is the rare part (a failure, a retry).
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::time::Duration;
+
+use crate::window::{Counts, Window, BUCKETS};
+
+/// See the module documentation.
+#[derive(Debug)]
+pub(crate) struct ShardedWindow {
+    shards: Box<[Shard]>,
+    /// The latest epoch an event was added in (0: none yet): lets a reader skip
+    /// summing a window that cannot hold any. Written only with an event.
+    last_event: AtomicU64,
+}
+
+/// A window alone on its cache lines.
+#[derive(Debug)]
+#[repr(align(128))]
+struct Shard(Window);
+
+impl ShardedWindow {
+    /// Empty, one copy per CPU.
+    pub(crate) fn new(span: Duration) -> Self {
+        let shards = std::thread::available_parallelism().map_or(1, |n| n.get().clamp(1, 64));
+        Self {
+            shards: (0..shards).map(|_| Shard(Window::new(span))).collect(),
+            last_event: AtomicU64::new(0),
+        }
+    }
+
+    /// Records `delta` at time `nanos` in the calling thread's copy.
+    pub(crate) fn add(&self, nanos: u64, delta: Counts) {
+        let shard = &self.shards[shard_of_this_thread() % self.shards.len()].0;
+        shard.add(nanos, delta);
+        if delta.events > 0 {
+            self.last_event.fetch_max(shard.epoch(nanos), Relaxed);
+        }
+    }
+
+    /// The sums over every copy of the window that ends at `nanos`.
+    pub(crate) fn totals(&self, nanos: u64) -> Counts {
+        let sums = self.shards.iter().map(|shard| shard.0.totals(nanos));
+        sums.fold(Counts::default(), Counts::plus)
+    }
+
+    /// Whether the window at `nanos` may hold an event: one load, where summing reads
+    /// every bucket of every copy. May say yes for an event a `clear` forgot, never no
+    /// for one held.
+    pub(crate) fn may_hold_events(&self, nanos: u64) -> bool {
+        let last = self.last_event.load(Relaxed);
+        let now = self.shards[0].0.epoch(nanos);
+        last != 0 && now.saturating_sub(last) < BUCKETS as u64
+    }
+
+    /// Forgets every sample.
+    pub(crate) fn clear(&self) {
+        for shard in self.shards.iter() {
+            shard.0.clear();
+        }
+    }
+}
+
+/// The calling thread's copy: threads are numbered as they first add, so the
+/// workers, long-lived and one per CPU by default, each get their own.
+fn shard_of_this_thread() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static SHARD: usize = NEXT.fetch_add(1, Relaxed);
+    }
+    SHARD.with(|shard| *shard)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEC: u64 = 1_000_000_000;
+
+    #[test]
+    fn sums_what_every_thread_added() {
+        let window = std::sync::Arc::new(ShardedWindow::new(Duration::from_secs(10)));
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let window = std::sync::Arc::clone(&window);
+                std::thread::spawn(move || window.add(SEC, Counts::request(true)))
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        let sums = window.totals(2 * SEC);
+        assert_eq!((sums.requests, sums.events), (4, 4));
+        window.clear();
+        assert_eq!(window.totals(2 * SEC), Counts::default());
+    }
+
+    #[test]
+    fn may_hold_events_while_an_event_is_in_the_window() {
+        let window = ShardedWindow::new(Duration::from_secs(10));
+        window.add(0, Counts::request(false));
+        assert!(!window.may_hold_events(SEC), "requests alone are no events");
+        window.add(2 * SEC, Counts::request(true));
+        assert!(window.may_hold_events(2 * SEC));
+        let still = window.may_hold_events(11 * SEC);
+        assert!(still, "the 2 s bucket is still summed");
+        assert_eq!(window.totals(12 * SEC), Counts::default());
+        let gone = !window.may_hold_events(12 * SEC);
+        assert!(gone, "gone when the sums lose it");
+    }
+}
