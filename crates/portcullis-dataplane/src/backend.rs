@@ -9,6 +9,7 @@ use portcullis_health::BackendHealth;
 
 use crate::metrics::BackendMetrics;
 use crate::per_worker::UpDown;
+use crate::snapshot::LocalSnapshot;
 use crate::upstream::{Pools, Target};
 
 /// One backend of a cluster. Shared by every request that uses it.
@@ -83,10 +84,10 @@ impl Backend {
     }
 
     /// Counts a request in flight until the returned guard drops.
-    pub(crate) fn start_request(self: &Arc<Self>) -> InFlight {
+    pub(crate) fn start_request(&self, at: Placed) -> InFlight {
         self.attempts.increment();
         self.in_flight.up();
-        InFlight(Arc::clone(self))
+        InFlight(at)
     }
 
     /// Copies the in-flight count into its gauge. Done on a tick, not per request: a
@@ -106,19 +107,39 @@ impl Backend {
     }
 }
 
+/// Where a backend sits: in which snapshot, cluster and member.
+///
+/// What outlives a request's handler (its response body, which returns the connection
+/// to the pool) keeps the backend alive through the worker's own reference to the
+/// snapshot rather than the backend's `Arc`: that count is one every worker writes
+/// twice per request, the worker's snapshot reference is the worker's alone.
+#[derive(Debug)]
+pub(crate) struct Placed {
+    pub snapshot: Arc<LocalSnapshot>,
+    pub cluster: usize,
+    pub member: usize,
+}
+
+impl Placed {
+    fn backend(&self) -> &Backend {
+        // Indices into the snapshot they came from, which is held and never changes.
+        &self.snapshot.clusters[self.cluster].members[self.member].backend
+    }
+}
+
 /// A request in flight on a backend; dropping it ends the count.
 #[derive(Debug)]
-pub(crate) struct InFlight(Arc<Backend>);
+pub(crate) struct InFlight(Placed);
 
 impl InFlight {
     /// The backend the request is on.
     pub(crate) fn backend(&self) -> &Backend {
-        &self.0
+        self.0.backend()
     }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.in_flight.down();
+        self.backend().in_flight.down();
     }
 }

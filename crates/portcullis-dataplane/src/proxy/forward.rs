@@ -23,13 +23,14 @@ use crate::access_log::RequestLog;
 use crate::cluster::Cluster;
 use crate::headers::Appended;
 use crate::routing::normalize_host;
-use crate::snapshot::{ListenerView, Snapshot};
+use crate::backend::Placed;
+use crate::snapshot::{ListenerView, LocalSnapshot};
 use crate::upstream::{self, PooledBody, UpstreamError};
 use crate::{Cause, RequestBody};
 
 /// Routes and forwards `request`; `routed` learns the cluster index once known.
 pub(super) async fn forward(
-    snapshot: &Snapshot,
+    snapshot: &Arc<LocalSnapshot>,
     conn: &ConnInfo,
     mut request: ProxiedRequest,
     request_id: &HeaderValue,
@@ -77,6 +78,8 @@ pub(super) async fn forward(
         Attempts::unbuffered(request, &cluster.retry)
     };
     let mut forwarder = Forwarder {
+        snapshot,
+        cluster_index: index,
         cluster,
         accept: &accept,
         appended: &appended,
@@ -90,6 +93,9 @@ pub(super) async fn forward(
 
 /// One request's walk through its attempts.
 struct Forwarder<'a> {
+    /// The snapshot the cluster is from, and the cluster's place in it.
+    snapshot: &'a Arc<LocalSnapshot>,
+    cluster_index: usize,
     cluster: &'a Cluster,
     accept: &'a Option<HeaderValue>,
     /// Headers this hop adds to every attempt.
@@ -164,7 +170,7 @@ impl Forwarder<'_> {
             &self.cluster.limits,
             request,
             self.appended,
-            backend.start_request(),
+            backend.start_request(self.placed(index)),
             now,
         );
         let result = Box::pin(exchange).await;
@@ -195,6 +201,14 @@ impl Forwarder<'_> {
                 self.record(index, ticket, Some(&failed.error), None, responded);
                 self.after_error(failed.error, attempts, last, unsent)
             }
+        }
+    }
+
+    fn placed(&self, member: usize) -> Placed {
+        Placed {
+            snapshot: Arc::clone(self.snapshot),
+            cluster: self.cluster_index,
+            member,
         }
     }
 
