@@ -180,7 +180,7 @@ impl LoggedBody {
     }
 
     /// See [`ResponseBody::origin_fields`].
-    pub(crate) fn origin_fields(&self) -> &[u8] {
+    pub(crate) fn origin_fields(&self) -> Option<&crate::upstream::OriginFields> {
         self.inner.origin_fields()
     }
 

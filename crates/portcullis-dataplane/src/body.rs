@@ -8,7 +8,7 @@ use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use tokio::sync::mpsc;
 
-use crate::upstream::PooledBody;
+use crate::upstream::{OriginFields, PooledBody};
 
 /// Why a request body could not be read to its end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -180,12 +180,11 @@ impl ResponseBody {
         Self::Full(None)
     }
 
-    /// The relayed origin's end-to-end fields, as `name: value` lines ending in CRLF;
-    /// they are not in the response's header map.
-    pub(crate) fn origin_fields(&self) -> &[u8] {
+    /// A relayed origin's end-to-end fields: they are not in the response's map.
+    pub(crate) fn origin_fields(&self) -> Option<&OriginFields> {
         match self {
-            ResponseBody::Full(_) => &[],
-            ResponseBody::Upstream(body) => body.origin_fields().as_bytes(),
+            ResponseBody::Full(_) => None,
+            ResponseBody::Upstream(body) => Some(body.origin_fields()),
         }
     }
 }

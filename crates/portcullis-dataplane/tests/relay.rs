@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::{access_log, exchange, get, raw_client, Conf, GET_APP, T};
-use portcullis_test_support::{Action, FakeOrigin, Response, Script};
+use portcullis_test_support::{Action, FakeOrigin, RawResponse, Response, Script};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -21,11 +21,7 @@ async fn head_response_keeps_both_connections_usable() {
         .await
         .unwrap();
     assert_eq!(head.status, 200);
-    assert_eq!(
-        head.header("content-length"),
-        Some("1234"),
-        "HEAD keeps the length"
-    );
+    assert_eq!(lengths(&head), ["1234"], "HEAD keeps the length, once");
     assert!(head.body.is_empty());
     assert!(!head.closed);
     // The next exchange on both connections must be intact.
@@ -37,6 +33,39 @@ async fn head_response_keeps_both_connections_usable() {
         1,
         "the upstream connection was reused after HEAD"
     );
+}
+
+fn lengths(response: &RawResponse) -> Vec<&str> {
+    let named = |(name, _): &&(String, String)| name.eq_ignore_ascii_case("content-length");
+    let found = response.headers.iter().filter(named);
+    found.map(|(_, value)| value.as_str()).collect()
+}
+
+#[tokio::test]
+async fn a_bodiless_answer_passes_on_one_valid_length_or_none() {
+    let with_lengths = |status, values: &[&str]| {
+        let response = Response::new(status);
+        let response = values
+            .iter()
+            .fold(response, |r, v| r.header("Content-Length", *v));
+        Action::from(response)
+    };
+    let origin = FakeOrigin::start(Script::new(move |request| match request.path.as_str() {
+        "/app/204" => with_lengths(204, &["5"]),
+        "/app/304" => with_lengths(304, &["7", "7"]),
+        "/app/conflict" => with_lengths(304, &["5", "6"]),
+        _ => Action::ok(),
+    }))
+    .await;
+    let proxy = Conf::new().backend(origin.addr()).start().await;
+    let mut client = raw_client(proxy.addr()).await;
+    let no_content = client.send(&get("/app/204", "")).await.unwrap();
+    assert!(lengths(&no_content).is_empty(), "{:?}", no_content.headers);
+    let same = client.send(&get("/app/304", "")).await.unwrap();
+    assert_eq!(lengths(&same), ["7"]);
+    let conflict = client.send(&get("/app/conflict", "")).await.unwrap();
+    assert!(lengths(&conflict).is_empty(), "{:?}", conflict.headers);
+    assert_eq!(client.send(GET_APP).await.unwrap().text(), "ok");
 }
 
 #[tokio::test]

@@ -163,7 +163,8 @@ fn encode_head(
     head.extend_from_slice(status.canonical_reason().unwrap_or("Unknown").as_bytes());
     head.extend_from_slice(b"\r\n");
     // A relayed response's own fields, hop-by-hop ones already cut out; then this hop's.
-    head.extend_from_slice(response.body().origin_fields());
+    let origin = response.body().origin_fields();
+    head.extend_from_slice(origin.map_or(&[], |fields| fields.as_bytes()));
     for (name, value) in response.headers() {
         if name == CONTENT_LENGTH || name == TRANSFER_ENCODING || name == CONNECTION {
             continue; // framing and connection handling are this hop's to decide
@@ -173,22 +174,27 @@ fn encode_head(
         head.extend_from_slice(value.as_bytes());
         head.extend_from_slice(b"\r\n");
     }
-    match framing {
-        Framing::Length(n) => {
-            head.extend_from_slice(b"content-length: ");
-            head.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
-            head.extend_from_slice(b"\r\n");
+    let mut digits = itoa::Buffer::new();
+    let length = match framing {
+        Framing::Length(n) => Some(digits.format(n).as_bytes()),
+        // HEAD and 304 keep the length the full response would have: a generated
+        // one's in its map, a relayed one's as the origin declared it.
+        Framing::Empty => match response.headers().get(CONTENT_LENGTH) {
+            Some(value) => Some(value.as_bytes()),
+            None => origin
+                .and_then(|fields| fields.declared_length())
+                .map(|n| digits.format(n).as_bytes()),
+        },
+        Framing::Chunked => {
+            head.extend_from_slice(b"transfer-encoding: chunked\r\n");
+            None
         }
-        Framing::Empty => {
-            if let Some(length) = response.headers().get(CONTENT_LENGTH) {
-                // HEAD and 304 keep the length the full response would have.
-                head.extend_from_slice(b"content-length: ");
-                head.extend_from_slice(length.as_bytes());
-                head.extend_from_slice(b"\r\n");
-            }
-        }
-        Framing::Chunked => head.extend_from_slice(b"transfer-encoding: chunked\r\n"),
-        Framing::UntilClose => {}
+        Framing::UntilClose => None,
+    };
+    if let Some(length) = length {
+        head.extend_from_slice(b"content-length: ");
+        head.extend_from_slice(length);
+        head.extend_from_slice(b"\r\n");
     }
     if !keep_alive {
         head.extend_from_slice(b"connection: close\r\n");

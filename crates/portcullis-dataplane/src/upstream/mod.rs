@@ -17,4 +17,5 @@ pub(crate) use connect::Target;
 pub(crate) use error::UpstreamError;
 pub(crate) use exchange::{checkout, exchange, Limits};
 pub(crate) use keep_alive::announced_timeout;
+pub(crate) use origin_fields::OriginFields;
 pub(crate) use pool::Pools;

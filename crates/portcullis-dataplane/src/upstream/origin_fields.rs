@@ -15,25 +15,38 @@ use http::header::{CONNECTION, CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::fields::{FieldSpan, MAX_FIELDS};
-use crate::headers::{connection_tokens, HOP_BY_HOP, KEEP_ALIVE, X_REQUEST_ID};
+use crate::headers::{HOP_BY_HOP, KEEP_ALIVE, X_REQUEST_ID};
 
 /// The end-to-end fields of an origin's response, as `name: value` lines ending in
-/// CRLF, ready to be written into an HTTP/1.1 head.
+/// CRLF, ready to be written into an HTTP/1.1 head; and the length a response without
+/// a body declares.
 #[derive(Debug, Default)]
-pub(crate) struct OriginFields(Bytes);
+pub(crate) struct OriginFields {
+    block: Bytes,
+    declared_length: Option<u64>,
+}
 
 impl OriginFields {
     pub(crate) fn as_bytes(&self) -> &[u8] {
-        &self.0
+        &self.block
+    }
+
+    /// The length a response to HEAD or a 304 declares for the full response: its
+    /// `Content-Length`, when valid, frames nothing and is passed on as a number.
+    pub(crate) fn declared_length(&self) -> Option<u64> {
+        self.declared_length
     }
 
     /// Puts the fields into `headers`, ahead of the ones already there: a
     /// `Proxy-Status` list runs from the origin's end to the client's.
     pub(crate) fn prepend_to(self, headers: &mut HeaderMap) {
         let ours = std::mem::take(headers);
-        headers.reserve(ours.len() + self.0.len() / 32);
+        headers.reserve(ours.len() + self.block.len() / 32 + 1);
         for (name, value) in self.lines() {
             headers.append(name, value);
+        }
+        if let Some(length) = self.declared_length {
+            headers.insert(CONTENT_LENGTH, HeaderValue::from(length));
         }
         for (name, value) in &ours {
             headers.append(name, value.clone());
@@ -41,7 +54,7 @@ impl OriginFields {
     }
 
     fn lines(&self) -> impl Iterator<Item = (HeaderName, HeaderValue)> + '_ {
-        let block = &self.0;
+        let block = &self.block;
         let mut at = 0;
         std::iter::from_fn(move || loop {
             let rest = block.get(at..)?;
@@ -93,9 +106,8 @@ pub(crate) struct HopByHop {
     pub content_length: Result<Option<u64>, &'static str>,
     /// Where the other names `Connection` lists sit in the head (rarely any).
     named: Vec<Range<usize>>,
-    /// Which fields, by index, are end-to-end; and which are `Content-Length`.
+    /// Which fields, by index, are end-to-end.
     end_to_end: u128,
-    lengths: u128,
 }
 
 /// How a field name is treated on the way through.
@@ -106,7 +118,7 @@ enum Kind {
     TransferEncoding,
     /// The rest of the fixed hop-by-hop set: dropped unread.
     OtherHopByHop,
-    /// Framing: written anew by the next hop, except where it frames nothing.
+    /// Framing: written anew by the next hop.
     ContentLength,
     /// Replaced by this hop's own.
     RequestId,
@@ -151,7 +163,6 @@ impl HopByHop {
             content_length: Ok(None),
             named: Vec::new(),
             end_to_end: 0,
-            lengths: 0,
         };
         for (i, span) in spans.iter().enumerate().take(MAX_FIELDS) {
             let value = span.value();
@@ -163,7 +174,6 @@ impl HopByHop {
                 }
                 Kind::TransferEncoding => said.transfer_encoding = Some(value),
                 Kind::ContentLength => {
-                    said.lengths |= 1 << i;
                     let seen = said.content_length;
                     said.content_length = seen.and_then(|seen| agreed_length(seen, &head[value]));
                 }
@@ -174,29 +184,24 @@ impl HopByHop {
     }
 
     fn connection(&mut self, head: &[u8], value: Range<usize>) {
-        let base = value.start;
-        let whole = &head[value];
-        for token in connection_tokens(whole) {
-            if token.eq_ignore_ascii_case("close") {
+        for at in tokens(head, value) {
+            let token = &head[at.clone()];
+            if token.eq_ignore_ascii_case(b"close") {
                 self.close = true;
-            } else if token.eq_ignore_ascii_case("keep-alive") {
+            } else if token.eq_ignore_ascii_case(b"keep-alive") {
                 self.keep_alive = true;
-            } else if !token.eq_ignore_ascii_case(HOST.as_str()) {
+            } else if !token.eq_ignore_ascii_case(HOST.as_str().as_bytes()) {
                 // Offsets, not slices: the head is rewritten once all are known.
-                let start = base + (token.as_ptr() as usize - whole.as_ptr() as usize);
-                self.named.push(start..start + token.len());
+                self.named.push(at);
             }
         }
     }
 
     /// Which fields, by index, travel on: the end-to-end ones `Connection` does not
-    /// name, and the length of a `bodiless` response (to HEAD, a 304 or 204: there it
-    /// frames nothing and tells the length the full response would have).
-    fn kept(&self, head: &[u8], spans: &[FieldSpan], bodiless: bool) -> u128 {
+    /// name. Never a `Content-Length`: the next hop writes the one it frames with, or
+    /// the one a HEAD or 304 response declares (see [`Self::declared_length`]).
+    fn kept(&self, head: &[u8], spans: &[FieldSpan]) -> u128 {
         let mut kept = self.end_to_end;
-        if bodiless && self.transfer_encoding.is_none() {
-            kept |= self.lengths;
-        }
         let named = if self.named.is_empty() {
             &[][..]
         } else {
@@ -211,6 +216,26 @@ impl HopByHop {
         }
         kept
     }
+}
+
+/// Where each comma-separated token of the value at `value` sits, trimmed; empty
+/// ones left out.
+fn tokens(head: &[u8], value: Range<usize>) -> impl Iterator<Item = Range<usize>> + '_ {
+    let mut at = value.start;
+    std::iter::from_fn(move || {
+        while at < value.end {
+            let end = head[at..value.end]
+                .iter()
+                .position(|&b| b == b',')
+                .map_or(value.end, |comma| at + comma);
+            let token = trim_whitespace(head, at..end);
+            at = end + 1;
+            if !token.is_empty() {
+                return Some(token);
+            }
+        }
+        None
+    })
 }
 
 /// The length a `Content-Length` value (a comma list of copies) gives, agreeing with
@@ -229,19 +254,30 @@ fn agreed_length(seen: Option<u64>, value: &[u8]) -> Result<Option<u64>, &'stati
 }
 
 /// Cuts `head` (a whole response head, whose fields are `spans`) down to the fields
-/// that travel on. In place when every line ends in CRLF, as they do from every origin
-/// worth the name; otherwise the lines are written anew.
+/// that travel on. In place when every field line ends in CRLF, as they do from every
+/// origin worth the name; otherwise the lines are written anew. `declared_length`:
+/// see [`OriginFields::declared_length`].
 pub(crate) fn keep(
-    mut head: BytesMut,
+    head: BytesMut,
     spans: &[FieldSpan],
     said: &HopByHop,
-    bodiless: bool,
+    declared_length: Option<u64>,
 ) -> OriginFields {
     // Decided before the head is touched: `said` points into it.
-    let kept = said.kept(&head, spans, bodiless);
-    if !crlf_lines(&head, spans) {
-        return rewritten(&head, spans, kept);
+    let kept = said.kept(&head, spans);
+    let block = if crlf_lines(&head, spans) {
+        compacted(head, spans, kept)
+    } else {
+        rewritten(&head, spans, kept)
+    };
+    OriginFields {
+        block,
+        declared_length,
     }
+}
+
+/// The kept lines moved together, in place.
+fn compacted(mut head: BytesMut, spans: &[FieldSpan], kept: u128) -> Bytes {
     let spans = &spans[..spans.len().min(MAX_FIELDS)];
     let start = spans.first().map_or(0, |span| span.name().start);
     let mut end = start;
@@ -257,7 +293,7 @@ pub(crate) fn keep(
     }
     head.truncate(end);
     head.advance(start);
-    OriginFields(head.freeze())
+    head.freeze()
 }
 
 /// Where field `i`'s whole line ends, its line break included: where the next one
@@ -268,7 +304,7 @@ fn line_end(head: &[u8], spans: &[FieldSpan], i: usize) -> usize {
         .map_or(head.len() - 2, |next| next.name().start)
 }
 
-/// Whether every line of the head, the blank one too, ends in CRLF.
+/// Whether every field line, and the blank line after them, ends in CRLF.
 fn crlf_lines(head: &[u8], spans: &[FieldSpan]) -> bool {
     let spans = &spans[..spans.len().min(MAX_FIELDS)];
     head.ends_with(b"\r\n\r\n")
@@ -279,7 +315,7 @@ fn crlf_lines(head: &[u8], spans: &[FieldSpan]) -> bool {
 }
 
 /// The kept fields as fresh `name: value` lines.
-fn rewritten(head: &[u8], spans: &[FieldSpan], kept: u128) -> OriginFields {
+fn rewritten(head: &[u8], spans: &[FieldSpan], kept: u128) -> Bytes {
     let mut out = BytesMut::new();
     for (i, span) in spans.iter().enumerate().take(MAX_FIELDS) {
         if kept & 1 << i != 0 {
@@ -289,7 +325,7 @@ fn rewritten(head: &[u8], spans: &[FieldSpan], kept: u128) -> OriginFields {
             out.extend_from_slice(b"\r\n");
         }
     }
-    OriginFields(out.freeze())
+    out.freeze()
 }
 
 #[cfg(test)]
@@ -298,7 +334,7 @@ mod tests {
     use crate::fields::{header_slots, spans, Spans};
 
     /// The fields `head` relays, and what its hop-by-hop fields said.
-    fn relayed(head: &[u8], bodiless: bool) -> (String, HopByHop) {
+    fn relayed(head: &[u8]) -> (String, HopByHop) {
         let mut slots = header_slots!();
         let mut parsed = httparse::Response::new(&mut []);
         httparse::ParserConfig::default()
@@ -307,7 +343,7 @@ mod tests {
         let mut found = Spans::new();
         spans(head, parsed.headers, &mut found);
         let said = HopByHop::read(head, &found);
-        let fields = keep(BytesMut::from(head), &found, &said, bodiless);
+        let fields = keep(BytesMut::from(head), &found, &said, None);
         let text = String::from_utf8(fields.as_bytes().to_vec()).unwrap();
         (text, said)
     }
@@ -319,7 +355,6 @@ mod tests {
               Keep-Alive: timeout=5, max=10\r\nX-Secret: 1\r\nHost: h\r\nTE: trailers\r\n\
               Transfer-Encoding: gzip, chunked\r\nProxy-Authenticate: Basic\r\n\
               X-Request-Id: theirs\r\nContent-Length: 3\r\nContent-Type: text/plain\r\n\r\n",
-            false,
         );
         assert_eq!(fields, "Host: h\r\nContent-Type: text/plain\r\n");
         assert!(said.keep_alive && !said.close);
@@ -332,7 +367,7 @@ mod tests {
     fn end_to_end_lines_go_out_as_sent() {
         let head = b"HTTP/1.1 200 OK\r\nServer: o\r\nCache-Control:no-cache  \r\n\
                      Connection: close\r\nContent-Length: 5\r\nETag: \"x\"\r\n\r\n";
-        let (fields, said) = relayed(head, false);
+        let (fields, said) = relayed(head);
         assert_eq!(
             fields,
             "Server: o\r\nCache-Control:no-cache  \r\nETag: \"x\"\r\n"
@@ -341,40 +376,57 @@ mod tests {
     }
 
     #[test]
-    fn the_length_stays_on_a_bodiless_response() {
-        let head = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\n\r\n";
-        assert_eq!(relayed(head, true).0, "Content-Length: 5\r\nX-A: 1\r\n");
-        let chunked = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n";
-        assert_eq!(relayed(chunked, true).0, "");
+    fn a_length_never_travels_as_a_line() {
+        let head = b"HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\nX-A: 1\r\n\r\n";
+        assert_eq!(relayed(head).0, "X-A: 1\r\n");
+        let connection_names_it =
+            b"HTTP/1.1 200 OK\r\nConnection: content-length\r\nContent-Length: 5\r\n\r\n";
+        assert_eq!(relayed(connection_names_it).0, "");
+    }
+
+    #[test]
+    fn one_bare_line_feed_among_crlf_lines_is_written_anew() {
+        let head = b"HTTP/1.1 200 OK\r\nServer: o\r\nX-A: 1\nX-B: 2\r\n\r\n";
+        assert_eq!(relayed(head).0, "Server: o\r\nX-A: 1\r\nX-B: 2\r\n");
+    }
+
+    #[test]
+    fn the_last_of_the_most_fields_a_head_may_carry_is_kept_or_cut() {
+        let mut head = String::from("HTTP/1.1 200 OK\r\n");
+        for i in 0..MAX_FIELDS - 1 {
+            head.push_str(&format!("X-{i}: {i}\r\n"));
+        }
+        let (kept, _) = relayed(format!("{head}X-Last: 1\r\n\r\n").as_bytes());
+        assert!(kept.ends_with("X-126: 126\r\nX-Last: 1\r\n"), "{kept}");
+        let (cut, _) = relayed(format!("{head}Keep-Alive: timeout=1\r\n\r\n").as_bytes());
+        assert!(cut.ends_with("X-126: 126\r\n"), "{cut}");
     }
 
     #[test]
     fn bare_line_feeds_are_written_anew() {
         let head = b"HTTP/1.1 200 OK\nServer: o\nConnection: close\nX-A:  1\n\n";
-        assert_eq!(relayed(head, false).0, "Server: o\r\nX-A: 1\r\n");
+        assert_eq!(relayed(head).0, "Server: o\r\nX-A: 1\r\n");
     }
 
     #[test]
     fn lengths_must_agree() {
         let head = b"HTTP/1.1 200 OK\r\nContent-Length: 5, 5\r\nContent-Length: 6\r\n\r\n";
         assert_eq!(
-            relayed(head, false).1.content_length,
+            relayed(head).1.content_length,
             Err("conflicting content-length")
         );
         let head = b"HTTP/1.1 200 OK\r\nContent-Length: five\r\n\r\n";
-        assert_eq!(
-            relayed(head, false).1.content_length,
-            Err("bad content-length")
-        );
+        assert_eq!(relayed(head).1.content_length, Err("bad content-length"));
     }
 
     #[test]
     fn a_map_gets_the_origin_fields_first() {
-        let (text, _) = relayed(
-            b"HTTP/1.1 200 OK\r\nProxy-Status: origin\r\nX-A:\t1 \r\nX-B:\r\n\r\n",
-            false,
-        );
-        let fields = OriginFields(Bytes::from(text));
+        let (text, _) =
+            relayed(b"HTTP/1.1 200 OK\r\nProxy-Status: origin\r\nX-A:\t1 \r\nX-B:\r\n\r\n");
+        let fields = OriginFields {
+            block: Bytes::from(text),
+            declared_length: Some(7),
+        };
         let mut headers = HeaderMap::new();
         headers.insert("proxy-status", HeaderValue::from_static("portcullis"));
         fields.prepend_to(&mut headers);
@@ -382,6 +434,7 @@ mod tests {
         assert_eq!(statuses, ["origin", "portcullis"]);
         assert_eq!(headers["x-a"], "1");
         assert_eq!(headers["x-b"], "");
+        assert_eq!(headers["content-length"], "7", "a declared length is kept");
     }
 
     #[test]
@@ -396,6 +449,6 @@ mod tests {
 
     #[test]
     fn no_fields_is_an_empty_block() {
-        assert_eq!(relayed(b"HTTP/1.1 204 No Content\r\n\r\n", false).0, "");
+        assert_eq!(relayed(b"HTTP/1.1 204 No Content\r\n\r\n").0, "");
     }
 }

@@ -119,8 +119,14 @@ fn parse(conn: &mut UpstreamConn, method: &Method) -> Result<Option<Head>, Upstr
             Version::HTTP_10 => said.keep_alive,
             _ => !said.close,
         };
-    let frames_nothing = bodiless(status, method);
-    let fields = origin_fields::keep(conn.buf.split_to(len), &spans, &said, frames_nothing);
+    // RFC 9110 §8.6: only these may state a length for a body they do not carry.
+    let declares_length = (method == Method::HEAD || status == StatusCode::NOT_MODIFIED)
+        && said.transfer_encoding.is_none();
+    let declared = declares_length
+        .then_some(said.content_length.ok())
+        .flatten()
+        .flatten();
+    let fields = origin_fields::keep(conn.buf.split_to(len), &spans, &said, declared);
     Ok(Some(Head {
         status,
         version,
@@ -150,8 +156,8 @@ fn framing(
         return Ok(BodyFraming::Empty);
     }
     if let Some(codings) = transfer_encoding {
-        // Transfer-Encoding wins over Content-Length (which is then dropped, RFC 9112
-        // §6.3); only a final `chunked` delimits.
+        // Transfer-Encoding wins over Content-Length (RFC 9112 §6.3); only a final
+        // `chunked` delimits.
         let last = std::str::from_utf8(codings)
             .ok()
             .and_then(|v| v.rsplit(',').next())
