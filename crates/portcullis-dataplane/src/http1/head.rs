@@ -145,9 +145,10 @@ fn check_host(headers: &HeaderMap, version: Version, uri: &Uri) -> Result<(), ()
 }
 
 /// Whether a `Host` value is `uri-host [ ":" port ]` (RFC 9110 §7.2, RFC 3986 §3.2.2):
-/// a registered name or IPv4 address, or an IP literal in brackets, then an optional
-/// port. Checked here: `http`'s `Authority` copies the value into an allocation of its
-/// own just to say yes, and lets through a user name, which has no place in `Host`.
+/// a registered name or IPv4 address, or an IP literal in brackets (with a zone, RFC
+/// 6874), then an optional port. Checked here: `http`'s `Authority` copies the value
+/// into an allocation of its own just to say yes, and lets through a user name, which
+/// has no place in `Host`.
 fn is_valid_host(value: &[u8]) -> bool {
     let (host, port) = match value.strip_prefix(b"[") {
         Some(literal) => {
@@ -155,26 +156,45 @@ fn is_valid_host(value: &[u8]) -> bool {
                 return false;
             };
             let address = &literal[..end];
-            let address_char = |b: &u8| b.is_ascii_alphanumeric() || b".:".contains(b);
-            if !address.iter().all(address_char) {
-                return false;
-            }
             (address, &literal[end + 1..])
         }
         None => {
             let end = value.iter().position(|&b| b == b':').unwrap_or(value.len());
-            let name_char = |b: &u8| b.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=".contains(b);
-            if !value[..end].iter().all(name_char) {
-                return false;
-            }
             (&value[..end], &value[end..])
         }
     };
-    let port_ok = match port.strip_prefix(b":") {
-        Some(digits) => digits.iter().all(u8::is_ascii_digit),
-        None => port.is_empty(),
+    let extra: &[u8] = match value.first() {
+        Some(b'[') => b":.-_~%",
+        _ => b"-._~%!$&'()*+,;=",
     };
-    !host.is_empty() && port_ok
+    !host.is_empty() && host_chars(host, extra) && is_valid_port(port)
+}
+
+/// Letters, digits and `extra`, with every `%` starting a percent-encoded byte.
+fn host_chars(host: &[u8], extra: &[u8]) -> bool {
+    let allowed = |b: &u8| b.is_ascii_alphanumeric() || extra.contains(b);
+    let encoded = |at: usize| {
+        let hex = host.get(at + 1..at + 3);
+        hex.is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+    };
+    host.iter()
+        .enumerate()
+        .all(|(at, b)| allowed(b) && (*b != b'%' || encoded(at)))
+}
+
+/// Empty, or `:` and a port number (none at all after the colon is allowed).
+fn is_valid_port(port: &[u8]) -> bool {
+    match port.strip_prefix(b":") {
+        Some(digits) => {
+            let number = || {
+                digits
+                    .iter()
+                    .fold(0u32, |n, d| n * 10 + u32::from(d - b'0'))
+            };
+            digits.len() <= 5 && digits.iter().all(u8::is_ascii_digit) && number() <= 65535
+        }
+        None => port.is_empty(),
+    }
 }
 
 /// Decides the body framing and rejects ambiguous framing (request smuggling):
