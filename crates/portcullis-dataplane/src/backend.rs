@@ -1,6 +1,7 @@
 //! One backend as the request path sees it: where it is, its idle connections, its
 //! load, its health and its breaker. Kept across reloads while it stays in the config.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use portcullis_breaker::{Breaker, ConcurrencyLimit};
@@ -8,7 +9,6 @@ use portcullis_config as config;
 use portcullis_health::BackendHealth;
 
 use crate::metrics::BackendMetrics;
-use crate::per_worker::UpDown;
 use crate::snapshot::LocalSnapshot;
 use crate::upstream::{Pools, Target};
 
@@ -26,8 +26,9 @@ pub struct Backend {
     /// `max_requests_per_backend`, when set.
     pub(crate) limit: Option<Arc<ConcurrencyLimit>>,
     pub(crate) metrics: BackendMetrics,
-    /// Per worker: a request counts up and down on the worker that serves it.
-    in_flight: UpDown,
+    /// One count for all workers: `least_request` reads it on every pick, and summing
+    /// per-worker counts there would cost a cache miss per worker.
+    in_flight: AtomicUsize,
     /// Per worker: every attempt counts one, on every worker.
     attempts: crate::metrics::WorkerCounter,
     /// What this object was built from: a reload that changes it builds a new one.
@@ -72,7 +73,7 @@ impl Backend {
                 .max_requests_per_backend
                 .map(|max| Arc::new(ConcurrencyLimit::new(max))),
             metrics: BackendMetrics::new(&cluster.name, &backend.address),
-            in_flight: UpDown::default(),
+            in_flight: AtomicUsize::new(0),
             attempts: crate::metrics::WorkerCounter::new(),
             built_from: BuiltFrom::new(cluster, backend),
         }
@@ -83,13 +84,6 @@ impl Backend {
         &self.built_from == from
     }
 
-    /// Counts a request in flight until the returned guard drops.
-    pub(crate) fn start_request(&self, at: Placed) -> InFlight {
-        self.attempts.increment();
-        self.in_flight.up();
-        InFlight(at)
-    }
-
     /// Copies the in-flight count into its gauge. Done on a tick, not per request: a
     /// float gauge updated by every request on every worker is a contended CAS loop.
     pub(crate) fn publish_in_flight(&self) {
@@ -98,7 +92,7 @@ impl Backend {
 
     /// Requests in flight right now.
     pub fn in_flight(&self) -> usize {
-        self.in_flight.get()
+        self.in_flight.load(Ordering::Relaxed)
     }
 
     /// Upstream attempts sent to this backend so far.
@@ -112,7 +106,8 @@ impl Backend {
 /// What outlives a request's handler (its response body, which returns the connection
 /// to the pool) keeps the backend alive through the worker's own reference to the
 /// snapshot rather than the backend's `Arc`: that count is one every worker writes
-/// twice per request, the worker's snapshot reference is the worker's alone.
+/// twice per request, the worker's snapshot reference is the worker's alone. A body
+/// streamed across a reload keeps the old snapshot alive until it ends.
 #[derive(Debug)]
 pub(crate) struct Placed {
     pub snapshot: Arc<LocalSnapshot>,
@@ -124,6 +119,14 @@ impl Placed {
     fn backend(&self) -> &Backend {
         // Indices into the snapshot they came from, which is held and never changes.
         &self.snapshot.clusters[self.cluster].members[self.member].backend
+    }
+
+    /// Counts a request in flight on this backend until the returned guard drops.
+    pub(crate) fn start_request(self) -> InFlight {
+        let backend = self.backend();
+        backend.attempts.increment();
+        backend.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(self)
     }
 }
 
@@ -140,6 +143,6 @@ impl InFlight {
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.backend().in_flight.down();
+        self.backend().in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 }

@@ -170,7 +170,7 @@ impl Forwarder<'_> {
             &self.cluster.limits,
             request,
             self.appended,
-            backend.start_request(self.placed(index)),
+            self.placed(index).start_request(),
             now,
         );
         let result = Box::pin(exchange).await;
