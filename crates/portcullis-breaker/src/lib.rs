@@ -27,3 +27,4 @@ pub use breaker::{Breaker, BreakerState, Ticket};
 pub use budget::{RetryBudget, BUDGET_WINDOW};
 pub use cause::RetryCause;
 pub use limit::{ConcurrencyLimit, LimitGuard};
+pub use sharded::pin_thread_shard;

@@ -4,7 +4,8 @@
 //! writes. Here a thread adds to a copy of its own, alone on its cache lines, and a
 //! reader sums the copies: reading is the rare part (a failure, a retry).
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
 use std::time::Duration;
 
 use crate::window::{Counts, Window, BUCKETS};
@@ -38,7 +39,7 @@ impl ShardedWindow {
         let shard = &self.shards[shard_of_this_thread() % self.shards.len()].0;
         shard.add(nanos, delta);
         if delta.events > 0 {
-            self.last_event.fetch_max(shard.epoch(nanos), Relaxed);
+            self.last_event.fetch_max(shard.epoch(nanos), SeqCst);
         }
     }
 
@@ -49,10 +50,14 @@ impl ShardedWindow {
     }
 
     /// Whether the window at `nanos` may hold an event: one load, where summing reads
-    /// every bucket of every copy. May say yes for an event a `clear` forgot, never no
-    /// for one held.
+    /// every bucket of every copy. May say yes for an event a `clear` forgot.
+    ///
+    /// It can say no while an event is being added on another thread. A caller that
+    /// added its own sample first is still covered: the add, this load, the event's
+    /// note and the event thread's sum are all sequentially consistent, so either this
+    /// load sees the note or that sum sees this caller's sample.
     pub(crate) fn may_hold_events(&self, nanos: u64) -> bool {
-        let last = self.last_event.load(Relaxed);
+        let last = self.last_event.load(SeqCst);
         let now = self.shards[0].0.epoch(nanos);
         last != 0 && now.saturating_sub(last) < BUCKETS as u64
     }
@@ -65,14 +70,28 @@ impl ShardedWindow {
     }
 }
 
-/// The calling thread's copy: threads are numbered as they first add, so the
-/// workers, long-lived and one per CPU by default, each get their own.
+thread_local! {
+    /// This thread's copy, once known.
+    static SHARD: Cell<Option<usize>> = const { Cell::new(None) };
+}
+
+/// Makes the calling thread record into copy `index` (modulo the copies there are):
+/// each worker thread calls it with its own index, so no two workers share a copy.
+pub fn pin_thread_shard(index: usize) {
+    SHARD.with(|shard| shard.set(Some(index)));
+}
+
+/// The calling thread's copy: its pinned one, else the next in turn.
 fn shard_of_this_thread() -> usize {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
-    thread_local! {
-        static SHARD: usize = NEXT.fetch_add(1, Relaxed);
-    }
-    SHARD.with(|shard| *shard)
+    SHARD.with(|shard| match shard.get() {
+        Some(index) => index,
+        None => {
+            let index = NEXT.fetch_add(1, Relaxed);
+            shard.set(Some(index));
+            index
+        }
+    })
 }
 
 #[cfg(test)]

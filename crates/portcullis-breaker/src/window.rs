@@ -105,7 +105,8 @@ impl Window {
     /// Records `delta` at time `nanos`.
     pub(crate) fn add(&self, nanos: u64, delta: Counts) {
         if let Some((bucket, _)) = self.claim(self.epoch(nanos)) {
-            bucket.counts.fetch_add(delta.pack(), AcqRel);
+            // SeqCst, like the loads in `sum`: see `ShardedWindow::may_hold_events`.
+            bucket.counts.fetch_add(delta.pack(), SeqCst);
         }
     }
 
@@ -190,7 +191,7 @@ impl Window {
             let live =
                 held != EMPTY && held != RESETTING && now.saturating_sub(held) < BUCKETS as u64;
             if live && skip != Some(index) {
-                sums = sums.plus(Counts::unpack(bucket.counts.load(Acquire)));
+                sums = sums.plus(Counts::unpack(bucket.counts.load(SeqCst)));
             }
         }
         sums

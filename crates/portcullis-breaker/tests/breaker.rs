@@ -269,3 +269,25 @@ fn handles_can_cross_tasks() {
     send_sync::<portcullis_breaker::LimitGuard>();
     send_sync::<portcullis_breaker::RetryBudget>();
 }
+
+#[tokio::test(start_paused = true)]
+async fn results_recorded_on_many_threads_open_it_together() {
+    // Each thread records one result: only their sum reaches min_requests.
+    for _ in 0..50 {
+        let breaker = std::sync::Arc::new(breaker());
+        let now = Instant::now();
+        let threads: Vec<_> = (0..MIN_REQUESTS)
+            .map(|n| {
+                let breaker = std::sync::Arc::clone(&breaker);
+                std::thread::spawn(move || {
+                    let ticket = breaker.admit(now).expect("closed");
+                    breaker.record(ticket, n % 2 == 0 && n > 0, now);
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        assert_eq!(breaker.state(), BreakerState::Open, "3 of 4 failed at once");
+    }
+}

@@ -44,6 +44,7 @@ impl Workers {
                 .name(format!("portcullis-worker-{index}"))
                 .spawn(move || {
                     WORKER.with(|w| w.set(index));
+                    portcullis_breaker::pin_thread_shard(index);
                     runtime.block_on(done.cancelled());
                 })?;
         }
