@@ -1,7 +1,6 @@
 //! One backend as the request path sees it: where it is, its idle connections, its
 //! load, its health and its breaker. Kept across reloads while it stays in the config.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use portcullis_breaker::{Breaker, ConcurrencyLimit};
@@ -9,6 +8,7 @@ use portcullis_config as config;
 use portcullis_health::BackendHealth;
 
 use crate::metrics::BackendMetrics;
+use crate::per_worker::UpDown;
 use crate::snapshot::LocalSnapshot;
 use crate::upstream::{Pools, Target};
 
@@ -26,9 +26,8 @@ pub struct Backend {
     /// `max_requests_per_backend`, when set.
     pub(crate) limit: Option<Arc<ConcurrencyLimit>>,
     pub(crate) metrics: BackendMetrics,
-    /// One count for all workers: `least_request` reads it on every pick, and summing
-    /// per-worker counts there would cost a cache miss per worker.
-    in_flight: AtomicUsize,
+    /// Per worker: a request counts up and down on the worker that serves it.
+    in_flight: UpDown,
     /// Per worker: every attempt counts one, on every worker.
     attempts: crate::metrics::WorkerCounter,
     /// What this object was built from: a reload that changes it builds a new one.
@@ -73,7 +72,7 @@ impl Backend {
                 .max_requests_per_backend
                 .map(|max| Arc::new(ConcurrencyLimit::new(max))),
             metrics: BackendMetrics::new(&cluster.name, &backend.address),
-            in_flight: AtomicUsize::new(0),
+            in_flight: UpDown::default(),
             attempts: crate::metrics::WorkerCounter::new(),
             built_from: BuiltFrom::new(cluster, backend),
         }
@@ -90,9 +89,14 @@ impl Backend {
         self.metrics.in_flight.set(self.in_flight() as f64);
     }
 
-    /// Requests in flight right now.
+    /// Requests in flight right now, on every worker.
     pub fn in_flight(&self) -> usize {
-        self.in_flight.load(Ordering::Relaxed)
+        self.in_flight.get()
+    }
+
+    /// Requests the calling worker has in flight here (see `balance::least_request`).
+    pub(crate) fn in_flight_here(&self) -> usize {
+        self.in_flight.here()
     }
 
     /// Upstream attempts sent to this backend so far.
@@ -125,7 +129,7 @@ impl Placed {
     pub(crate) fn start_request(self) -> InFlight {
         let backend = self.backend();
         backend.attempts.increment();
-        backend.in_flight.fetch_add(1, Ordering::Relaxed);
+        backend.in_flight.up();
         InFlight(self)
     }
 }
@@ -143,6 +147,6 @@ impl InFlight {
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.backend().in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.backend().in_flight.down();
     }
 }

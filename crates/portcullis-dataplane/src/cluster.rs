@@ -26,7 +26,7 @@ impl Candidate for Member {
         self.weight
     }
     fn in_flight(&self) -> usize {
-        self.backend.in_flight()
+        self.backend.in_flight_here()
     }
 }
 

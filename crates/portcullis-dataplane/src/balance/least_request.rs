@@ -2,6 +2,11 @@
 //! one with fewer requests in flight relative to its weight. Nearly as good as a full
 //! scan, at O(1), and with no herd onto a single "least loaded" backend.
 //!
+//! Requests in flight are counted per worker, as nginx's `least_conn` counts them per
+//! worker process unless given a shared zone: a worker weighs the requests it sent
+//! itself. A pick then reads counts only its own core writes; reading every worker's
+//! would cost a cache miss per worker per draw.
+//!
 //! When both have the same number of requests in flight, the first draw wins. The draw
 //! is already weighted; preferring the heavier backend on top of it would count the
 //! weight twice, and an idle cluster (everything at 0) would send a weight-3 backend
@@ -30,11 +35,12 @@ impl LeastRequest {
 /// `a` is less loaded than `b`: (in_flight + 1) / weight compared without division.
 /// Equal in-flight counts keep `a`, the first (weighted) draw: see the module docs.
 fn lighter<C: Candidate>(a: &C, b: &C) -> bool {
-    if a.in_flight() == b.in_flight() {
+    let (in_a, in_b) = (a.in_flight(), b.in_flight());
+    if in_a == in_b {
         return true;
     }
-    let load_a = (a.in_flight() as u64 + 1) * u64::from(b.weight());
-    let load_b = (b.in_flight() as u64 + 1) * u64::from(a.weight());
+    let load_a = (in_a as u64 + 1) * u64::from(b.weight());
+    let load_b = (in_b as u64 + 1) * u64::from(a.weight());
     load_a <= load_b
 }
 

@@ -18,7 +18,7 @@ pub(crate) use round_robin::SmoothRoundRobin;
 pub(crate) trait Candidate {
     /// Relative share, 1..=1000.
     fn weight(&self) -> u32;
-    /// Requests in flight right now.
+    /// Requests in flight right now, as the calling worker counts them.
     fn in_flight(&self) -> usize;
 }
 
