@@ -16,7 +16,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::{Body, Frame};
 use hyper::client::conn::http2::SendRequest;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use portcullis_test_support::{FakeOrigin, Response, Script};
+use portcullis_test_support::{Action, FakeOrigin, Response, Script};
 use tokio::net::TcpStream;
 
 /// An HTTP/2 connection to `addr`, speaking first (no upgrade, no TLS).
@@ -140,6 +140,37 @@ async fn h2_streams_share_one_connection() {
         "streams of one connection are served at once: {}",
         origin.max_concurrent()
     );
+}
+
+#[tokio::test]
+async fn h2_bodiless_answers_carry_the_declared_length_once() {
+    let origin = FakeOrigin::start(Script::new(|request| match request.path.as_str() {
+        "/app/304" => Response::new(304)
+            .header("Content-Length", "7")
+            .header("Content-Length", "7")
+            .into(),
+        _ => Action::Stream { len: 1234 },
+    }))
+    .await;
+    let proxy = Conf::new().backend(origin.addr()).start().await;
+    let mut sender = h2_connect(proxy.addr()).await;
+    let lengths = |response: &http::Response<Bytes>| -> Vec<String> {
+        let values = response.headers().get_all("content-length").iter();
+        values.map(|v| v.to_str().unwrap().to_owned()).collect()
+    };
+    let not_modified = h2_get(&mut sender, "/app/304", "*/*").await;
+    assert_eq!(not_modified.status(), 304);
+    assert_eq!(lengths(&not_modified), ["7"]);
+    let head = http::Request::head("http://shop.test/app")
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let head = tokio::time::timeout(T, sender.send_request(head))
+        .await
+        .expect("answered in time")
+        .expect("an HTTP/2 response");
+    assert_eq!(head.status(), 200);
+    let declared: Vec<_> = head.headers().get_all("content-length").iter().collect();
+    assert_eq!(declared, ["1234"], "HEAD keeps the length, once");
 }
 
 #[tokio::test]
