@@ -167,6 +167,8 @@ impl Body for RequestBody {
 }
 
 /// A response body on its way to the client: generated here, or relayed from an origin.
+// Relayed is the common case, and boxing it would cost an allocation per request.
+#[allow(clippy::large_enum_variant)]
 pub enum ResponseBody {
     /// A body held whole in memory (generated responses).
     Full(Option<Bytes>),

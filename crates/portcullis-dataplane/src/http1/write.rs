@@ -164,7 +164,14 @@ fn encode_head(
     head.extend_from_slice(b"\r\n");
     // A relayed response's own fields, hop-by-hop ones already cut out; then this hop's.
     let origin = response.body().origin_fields();
-    head.extend_from_slice(origin.map_or(&[], |fields| fields.as_bytes()));
+    if let Some(origin) = origin {
+        head.extend_from_slice(origin.as_bytes());
+        if let Some(id) = origin.request_id() {
+            head.extend_from_slice(b"x-request-id: ");
+            head.extend_from_slice(id.as_bytes());
+            head.extend_from_slice(b"\r\n");
+        }
+    }
     for (name, value) in response.headers() {
         if name == CONTENT_LENGTH || name == TRANSFER_ENCODING || name == CONNECTION {
             continue; // framing and connection handling are this hop's to decide

@@ -174,20 +174,21 @@ pub(crate) fn count_generated(
 }
 
 /// The origin's response on its way to the client: the request id echoed,
-/// `Proxy-Status` when configured to always be sent. The map holds only what this hop
-/// adds: the origin's own fields travel with the body (see `upstream::origin_fields`),
-/// its hop-by-hop ones already gone.
+/// `Proxy-Status` when configured to always be sent. The origin's own fields travel
+/// with the body, its hop-by-hop ones already gone, and so does the request id (see
+/// `upstream::origin_fields`): the map holds at most `Proxy-Status`, and is usually
+/// never allocated.
 fn relayed(
     snapshot: &Snapshot,
     response: Response<PooledBody>,
     request_id: &HeaderValue,
 ) -> Response<ResponseBody> {
-    let mut response = response.map(ResponseBody::Upstream);
-    let status = response.status().as_u16();
-    let headers = response.headers_mut();
-    headers.insert(X_REQUEST_ID, request_id.clone());
+    let mut response = response;
+    response.body_mut().echo_request_id(request_id.clone());
     if snapshot.proxy_status == ProxyStatusMode::Always {
-        headers.insert(PROXY_STATUS, snapshot.identity.for_relayed(status, None));
+        let status = response.status().as_u16();
+        let value = snapshot.identity.for_relayed(status, None);
+        response.headers_mut().insert(PROXY_STATUS, value);
     }
-    response
+    response.map(ResponseBody::Upstream)
 }

@@ -7,6 +7,7 @@ use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
+use http::HeaderValue;
 use http_body::{Body, Frame, SizeHint};
 use portcullis_breaker::LimitGuard;
 use tokio_util::io::poll_read_buf;
@@ -83,6 +84,11 @@ impl PooledBody {
 
     pub(crate) fn take_origin_fields(&mut self) -> OriginFields {
         std::mem::take(&mut self.fields)
+    }
+
+    /// Answers with `id` as the request id (see [`OriginFields::request_id`]).
+    pub(crate) fn echo_request_id(&mut self, id: HeaderValue) {
+        self.fields.echo_request_id(id);
     }
 
     /// Keeps the cluster's `max_requests` place until this body is dropped.

@@ -18,17 +18,28 @@ use crate::fields::{FieldSpan, MAX_FIELDS};
 use crate::headers::{HOP_BY_HOP, KEEP_ALIVE, X_REQUEST_ID};
 
 /// The end-to-end fields of an origin's response, as `name: value` lines ending in
-/// CRLF, ready to be written into an HTTP/1.1 head; and the length a response without
-/// a body declares.
+/// CRLF, ready to be written into an HTTP/1.1 head; the length a response without a
+/// body declares; and the request id this hop echoes after them. Kept here rather than
+/// in the response's map, which a relayed response then never needs to allocate.
 #[derive(Debug, Default)]
 pub(crate) struct OriginFields {
     block: Bytes,
     declared_length: Option<u64>,
+    request_id: Option<HeaderValue>,
 }
 
 impl OriginFields {
     pub(crate) fn as_bytes(&self) -> &[u8] {
         &self.block
+    }
+
+    /// The `X-Request-Id` this hop answers with, in place of any the origin sent.
+    pub(crate) fn request_id(&self) -> Option<&HeaderValue> {
+        self.request_id.as_ref()
+    }
+
+    pub(crate) fn echo_request_id(&mut self, id: HeaderValue) {
+        self.request_id = Some(id);
     }
 
     /// The length a response to HEAD or a 304 declares for the full response: its
@@ -47,6 +58,9 @@ impl OriginFields {
         }
         if let Some(length) = self.declared_length {
             headers.insert(CONTENT_LENGTH, HeaderValue::from(length));
+        }
+        if let Some(id) = self.request_id {
+            headers.insert(X_REQUEST_ID, id);
         }
         for (name, value) in &ours {
             headers.append(name, value.clone());
@@ -273,6 +287,7 @@ pub(crate) fn keep(
     OriginFields {
         block,
         declared_length,
+        request_id: None,
     }
 }
 
@@ -426,6 +441,7 @@ mod tests {
         let fields = OriginFields {
             block: Bytes::from(text),
             declared_length: Some(7),
+            request_id: Some(HeaderValue::from_static("id-1")),
         };
         let mut headers = HeaderMap::new();
         headers.insert("proxy-status", HeaderValue::from_static("portcullis"));
@@ -435,6 +451,7 @@ mod tests {
         assert_eq!(headers["x-a"], "1");
         assert_eq!(headers["x-b"], "");
         assert_eq!(headers["content-length"], "7", "a declared length is kept");
+        assert_eq!(headers["x-request-id"], "id-1");
     }
 
     #[test]
