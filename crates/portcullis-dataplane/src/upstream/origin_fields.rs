@@ -213,7 +213,7 @@ impl HopByHop {
 
     /// Which fields, by index, travel on: the end-to-end ones `Connection` does not
     /// name. Never a `Content-Length`: the next hop writes the one it frames with, or
-    /// the one a HEAD or 304 response declares (see [`Self::declared_length`]).
+    /// the one a HEAD or 304 response declares (see [`OriginFields::declared_length`]).
     fn kept(&self, head: &[u8], spans: &[FieldSpan]) -> u128 {
         let mut kept = self.end_to_end;
         let named = if self.named.is_empty() {
