@@ -114,10 +114,13 @@ impl Histogram {
 
 /// Series by (metric name, rendered labels): ordered, so a family's series are
 /// rendered together.
+type Series<T> = BTreeMap<(&'static str, String), Arc<T>>;
+
+/// Every registered series, by kind.
 #[derive(Default)]
 struct Registry {
-    counters: BTreeMap<(&'static str, String), Arc<Counter>>,
-    histograms: BTreeMap<(&'static str, String), Arc<Histogram>>,
+    counters: Series<Counter>,
+    histograms: Series<Histogram>,
 }
 
 static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
@@ -132,26 +135,25 @@ fn registry() -> std::sync::MutexGuard<'static, Registry> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// The series `name{labels}` of `family`, made on first use.
+fn series<T>(
+    family: &mut Series<T>,
+    name: &'static str,
+    labels: &[(&str, &str)],
+    make: fn() -> T,
+) -> Arc<T> {
+    let key = (name, render_labels(labels));
+    Arc::clone(family.entry(key).or_insert_with(|| Arc::new(make())))
+}
+
 /// The counter `name{labels}`, made on first use.
 pub(crate) fn counter(name: &'static str, labels: &[(&str, &str)]) -> Arc<Counter> {
-    let key = (name, render_labels(labels));
-    Arc::clone(
-        registry()
-            .counters
-            .entry(key)
-            .or_insert_with(|| Arc::new(Counter::new())),
-    )
+    series(&mut registry().counters, name, labels, Counter::new)
 }
 
 /// The histogram `name{labels}`, made on first use.
 pub(crate) fn histogram(name: &'static str, labels: &[(&str, &str)]) -> Arc<Histogram> {
-    let key = (name, render_labels(labels));
-    Arc::clone(
-        registry()
-            .histograms
-            .entry(key)
-            .or_insert_with(|| Arc::new(Histogram::new())),
-    )
+    series(&mut registry().histograms, name, labels, Histogram::new)
 }
 
 /// `k="v",k2="v2"`, with values escaped as the text format requires.
