@@ -13,7 +13,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use common::{exchange, Conf, Expected, GET_APP, T};
 use http_body_util::{BodyExt, Full};
-use hyper::body::{Body, Frame};
+use hyper::body::{Body, Frame, Incoming};
 use hyper::client::conn::http2::SendRequest;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use portcullis_test_support::{Action, FakeOrigin, Response, Script};
@@ -33,6 +33,20 @@ where
     sender
 }
 
+/// Sends `request` and waits for the response head.
+async fn h2_send<B>(
+    sender: &mut SendRequest<B>,
+    request: http::Request<B>,
+) -> http::Response<Incoming>
+where
+    B: Body<Data = Bytes, Error = Infallible> + Send + Unpin + 'static,
+{
+    tokio::time::timeout(T, sender.send_request(request))
+        .await
+        .expect("answered in time")
+        .expect("an HTTP/2 response")
+}
+
 /// GETs `path` on host `shop.test` and reads the whole response.
 async fn h2_get(
     sender: &mut SendRequest<Full<Bytes>>,
@@ -43,18 +57,13 @@ async fn h2_get(
         .header("accept", accept)
         .body(Full::new(Bytes::new()))
         .unwrap();
-    let exchange = async {
-        let response = sender
-            .send_request(request)
-            .await
-            .expect("an HTTP/2 response");
-        let (parts, body) = response.into_parts();
-        let body = body.collect().await.expect("the whole body").to_bytes();
-        http::Response::from_parts(parts, body)
-    };
-    tokio::time::timeout(T, exchange)
+    let (parts, body) = h2_send(sender, request).await.into_parts();
+    let body = tokio::time::timeout(T, body.collect())
         .await
-        .expect("answered in time")
+        .expect("the body in time")
+        .expect("the whole body")
+        .to_bytes();
+    http::Response::from_parts(parts, body)
 }
 
 #[tokio::test]
@@ -164,10 +173,7 @@ async fn h2_bodiless_answers_carry_the_declared_length_once() {
     let head = http::Request::head("http://shop.test/app")
         .body(Full::new(Bytes::new()))
         .unwrap();
-    let head = tokio::time::timeout(T, sender.send_request(head))
-        .await
-        .expect("answered in time")
-        .expect("an HTTP/2 response");
+    let head = h2_send(&mut sender, head).await;
     assert_eq!(head.status(), 200);
     let declared: Vec<_> = head.headers().get_all("content-length").iter().collect();
     assert_eq!(declared, ["1234"], "HEAD keeps the length, once");
@@ -216,10 +222,7 @@ where
         .header("accept", "application/json")
         .body(body)
         .unwrap();
-    let response = tokio::time::timeout(T, sender.send_request(request))
-        .await
-        .expect("answered in time")
-        .expect("an HTTP/2 response");
+    let response = h2_send(&mut sender, request).await;
     assert_eq!(response.status(), 413);
     let proxy_status = response.headers().get("proxy-status").unwrap();
     assert_eq!(proxy_status, "portcullis; details=\"body_too_large\"");
