@@ -3,6 +3,7 @@
 
 use std::cell::RefCell;
 use std::net::IpAddr;
+use std::ops::Range;
 
 use bytes::BytesMut;
 
@@ -54,9 +55,9 @@ pub(crate) fn remove_hop_by_hop(headers: &mut HeaderMap) {
         let named: Vec<HeaderName> = headers
             .get_all(CONNECTION)
             .iter()
-            .flat_map(|value| connection_tokens(value.as_bytes()))
-            .filter(|t| !t.eq_ignore_ascii_case("close"))
-            .filter_map(|t| HeaderName::from_bytes(t.as_bytes()).ok())
+            .flat_map(connection_tokens)
+            .filter(|t| !t.eq_ignore_ascii_case(b"close"))
+            .filter_map(|t| HeaderName::from_bytes(t).ok())
             .filter(|name| name != HOST && !HOP_BY_HOP.contains(name))
             .collect();
         for name in named {
@@ -85,12 +86,45 @@ pub(crate) const HOP_BY_HOP: [HeaderName; 8] = [
 
 /// The comma-separated tokens of a `Connection` value, trimmed (compare them
 /// ignoring case).
-pub(crate) fn connection_tokens(value: &[u8]) -> impl Iterator<Item = &str> + '_ {
-    std::str::from_utf8(value)
-        .unwrap_or("")
-        .split(',')
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
+pub(crate) fn connection_tokens(value: &HeaderValue) -> impl Iterator<Item = &[u8]> + '_ {
+    let value = value.as_bytes();
+    list_items(value, 0..value.len()).map(|item| &value[item])
+}
+
+/// Where each item of the comma-separated list at `list` in `bytes` sits, blanks
+/// around it trimmed; empty items left out. Positions rather than slices, for callers
+/// that rewrite `bytes` afterwards.
+pub(crate) fn list_items(
+    bytes: &[u8],
+    list: Range<usize>,
+) -> impl Iterator<Item = Range<usize>> + '_ {
+    let mut at = list.start;
+    std::iter::from_fn(move || {
+        while at < list.end {
+            let end = bytes[at..list.end]
+                .iter()
+                .position(|&b| b == b',')
+                .map_or(list.end, |comma| at + comma);
+            let item = trim_blanks(bytes, at..end);
+            at = end + 1;
+            if !item.is_empty() {
+                return Some(item);
+            }
+        }
+        None
+    })
+}
+
+/// `range` without the spaces and tabs at either end of it.
+pub(crate) fn trim_blanks(bytes: &[u8], mut range: Range<usize>) -> Range<usize> {
+    let blank = |b: u8| b == b' ' || b == b'\t';
+    while range.start < range.end && blank(bytes[range.start]) {
+        range.start += 1;
+    }
+    while range.end > range.start && blank(bytes[range.end - 1]) {
+        range.end -= 1;
+    }
+    range
 }
 
 /// Whether the sender of a message with these headers keeps the connection open
@@ -99,10 +133,10 @@ pub(crate) fn keeps_alive(headers: &HeaderMap, version: http::Version) -> bool {
     let mut tokens = headers
         .get_all(CONNECTION)
         .iter()
-        .flat_map(|value| connection_tokens(value.as_bytes()));
+        .flat_map(connection_tokens);
     match version {
-        http::Version::HTTP_10 => tokens.any(|t| t.eq_ignore_ascii_case("keep-alive")),
-        _ => !tokens.any(|t| t.eq_ignore_ascii_case("close")),
+        http::Version::HTTP_10 => tokens.any(|t| t.eq_ignore_ascii_case(b"keep-alive")),
+        _ => !tokens.any(|t| t.eq_ignore_ascii_case(b"close")),
     }
 }
 

@@ -15,7 +15,7 @@ use http::header::{CONNECTION, CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::fields::{FieldSpan, MAX_FIELDS};
-use crate::headers::{HOP_BY_HOP, KEEP_ALIVE, X_REQUEST_ID};
+use crate::headers::{list_items, trim_blanks, HOP_BY_HOP, KEEP_ALIVE, X_REQUEST_ID};
 
 /// The end-to-end fields of an origin's response, as `name: value` lines ending in
 /// CRLF, ready to be written into an HTTP/1.1 head; the length a response without a
@@ -87,20 +87,9 @@ impl OriginFields {
 fn field(block: &Bytes, line: Range<usize>) -> Option<(HeaderName, HeaderValue)> {
     let colon = block[line.clone()].iter().position(|&b| b == b':')?;
     let name = HeaderName::from_bytes(&block[line.start..line.start + colon]).ok()?;
-    let value = trim_whitespace(block, line.start + colon + 1..line.end);
+    let value = trim_blanks(block, line.start + colon + 1..line.end);
     let value = HeaderValue::from_maybe_shared(block.slice(value)).ok()?;
     Some((name, value))
-}
-
-fn trim_whitespace(bytes: &[u8], mut range: Range<usize>) -> Range<usize> {
-    let blank = |b: u8| b == b' ' || b == b'\t';
-    while range.start < range.end && blank(bytes[range.start]) {
-        range.start += 1;
-    }
-    while range.end > range.start && blank(bytes[range.end - 1]) {
-        range.end -= 1;
-    }
-    range
 }
 
 /// What a response's connection-level ("hop-by-hop") fields said, and its length.
@@ -198,7 +187,7 @@ impl HopByHop {
     }
 
     fn connection(&mut self, head: &[u8], value: Range<usize>) {
-        for at in tokens(head, value) {
+        for at in list_items(head, value) {
             let token = &head[at.clone()];
             if token.eq_ignore_ascii_case(b"close") {
                 self.close = true;
@@ -230,26 +219,6 @@ impl HopByHop {
         }
         kept
     }
-}
-
-/// Where each comma-separated token of the value at `value` sits, trimmed; empty
-/// ones left out.
-fn tokens(head: &[u8], value: Range<usize>) -> impl Iterator<Item = Range<usize>> + '_ {
-    let mut at = value.start;
-    std::iter::from_fn(move || {
-        while at < value.end {
-            let end = head[at..value.end]
-                .iter()
-                .position(|&b| b == b',')
-                .map_or(value.end, |comma| at + comma);
-            let token = trim_whitespace(head, at..end);
-            at = end + 1;
-            if !token.is_empty() {
-                return Some(token);
-            }
-        }
-        None
-    })
 }
 
 /// The length a `Content-Length` value (a comma list of copies) gives, agreeing with
