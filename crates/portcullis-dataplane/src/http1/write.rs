@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
-use http::{Response, StatusCode, Version};
+use http::{Response, Version};
 use http_body::Body;
 use http_body_util::BodyExt;
 use std::future::Future;
@@ -13,6 +13,7 @@ use std::io::Write as _;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use crate::access_log::LoggedBody;
+use crate::fields::{bodiless, put_field};
 
 /// What the request that is being answered asked for.
 #[derive(Debug, Clone, Copy)]
@@ -128,12 +129,7 @@ pub(crate) fn write_response<W: AsyncWrite + TryWrite + Unpin>(
 }
 
 fn framing(response: &Response<LoggedBody>, answering: Answering) -> Framing {
-    let status = response.status();
-    if answering.head_request
-        || status.is_informational()
-        || status == StatusCode::NO_CONTENT
-        || status == StatusCode::NOT_MODIFIED
-    {
+    if bodiless(response.status(), answering.head_request) {
         return Framing::Empty;
     }
     // The body's own exact size first: it is the declared length whenever there is
@@ -167,19 +163,14 @@ fn encode_head(
     if let Some(origin) = origin {
         head.extend_from_slice(origin.as_bytes());
         if let Some(id) = origin.request_id() {
-            head.extend_from_slice(b"x-request-id: ");
-            head.extend_from_slice(id.as_bytes());
-            head.extend_from_slice(b"\r\n");
+            put_field(head, b"x-request-id", id.as_bytes());
         }
     }
     for (name, value) in response.headers() {
         if name == CONTENT_LENGTH || name == TRANSFER_ENCODING || name == CONNECTION {
             continue; // framing and connection handling are this hop's to decide
         }
-        head.extend_from_slice(name.as_str().as_bytes());
-        head.extend_from_slice(b": ");
-        head.extend_from_slice(value.as_bytes());
-        head.extend_from_slice(b"\r\n");
+        put_field(head, name.as_str().as_bytes(), value.as_bytes());
     }
     let mut digits = itoa::Buffer::new();
     let length = match framing {
@@ -199,9 +190,7 @@ fn encode_head(
         Framing::UntilClose => None,
     };
     if let Some(length) = length {
-        head.extend_from_slice(b"content-length: ");
-        head.extend_from_slice(length);
-        head.extend_from_slice(b"\r\n");
+        put_field(head, b"content-length", length);
     }
     if !keep_alive {
         head.extend_from_slice(b"connection: close\r\n");

@@ -14,7 +14,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use http::header::{CONNECTION, CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-use crate::fields::{FieldSpan, MAX_FIELDS};
+use crate::fields::{put_field, FieldSpan, MAX_FIELDS};
 use crate::headers::{list_items, trim_blanks, HOP_BY_HOP, KEEP_ALIVE, X_REQUEST_ID};
 
 /// The end-to-end fields of an origin's response, as `name: value` lines ending in
@@ -300,16 +300,13 @@ fn crlf_lines(head: &[u8], spans: &[FieldSpan]) -> bool {
 
 /// The kept fields as fresh `name: value` lines.
 fn rewritten(head: &[u8], spans: &[FieldSpan], kept: u128) -> Bytes {
-    let mut out = BytesMut::new();
+    let mut out = Vec::new();
     for (i, span) in spans.iter().enumerate().take(MAX_FIELDS) {
         if kept & 1 << i != 0 {
-            out.extend_from_slice(&head[span.name()]);
-            out.extend_from_slice(b": ");
-            out.extend_from_slice(&head[span.value()]);
-            out.extend_from_slice(b"\r\n");
+            put_field(&mut out, &head[span.name()], &head[span.value()]);
         }
     }
-    out.freeze()
+    Bytes::from(out)
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use tokio::net::TcpStream;
 
 use super::conn::UpstreamConn;
 use super::UpstreamError;
+use crate::fields::put_field;
 use crate::headers::Appended;
 use crate::{BodyError, Cause, RequestBody};
 
@@ -53,10 +54,7 @@ fn encode_head(
     head.extend_from_slice(target.as_bytes());
     head.extend_from_slice(b" HTTP/1.1\r\n");
     for (name, value) in request.headers().iter().chain(appended.fields()) {
-        head.extend_from_slice(name.as_str().as_bytes());
-        head.extend_from_slice(b": ");
-        head.extend_from_slice(value.as_bytes());
-        head.extend_from_slice(b"\r\n");
+        put_field(head, name.as_str().as_bytes(), value.as_bytes());
     }
     if framing == Framing::Chunked {
         head.extend_from_slice(b"transfer-encoding: chunked\r\n");

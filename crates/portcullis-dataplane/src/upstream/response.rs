@@ -137,14 +137,6 @@ fn parse(conn: &mut UpstreamConn, method: &Method) -> Result<Option<Head>, Upstr
     }))
 }
 
-/// A response that never has a body, whatever its fields say.
-fn bodiless(status: StatusCode, method: &Method) -> bool {
-    method == Method::HEAD
-        || status.is_informational()
-        || status == StatusCode::NO_CONTENT
-        || status == StatusCode::NOT_MODIFIED
-}
-
 /// RFC 9112 §6.3, for responses: `transfer_encoding` is the last such value.
 fn framing(
     transfer_encoding: Option<&[u8]>,
@@ -152,7 +144,7 @@ fn framing(
     status: StatusCode,
     method: &Method,
 ) -> Result<BodyFraming, UpstreamError> {
-    if bodiless(status, method) {
+    if fields::bodiless(status, method == Method::HEAD) {
         return Ok(BodyFraming::Empty);
     }
     if let Some(codings) = transfer_encoding {
