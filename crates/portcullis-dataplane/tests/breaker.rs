@@ -5,13 +5,15 @@
 //! origins and refuse the rest at once with `overloaded`. Outlier detection is off in
 //! each test so the two mechanisms do not mask each other.
 
+mod common;
 mod policy;
 
 use std::time::Duration;
 
+use common::Conf;
 use policy::{
     app_requests, assert_generated, breaker_of, eventually, get_once, health_of, switched_origin,
-    Cfg, Client, Reply, Switch, NO_OUTLIER, NO_RETRY,
+    Client, Reply, Switch, NO_OUTLIER, NO_RETRY,
 };
 use portcullis_test_support::{Action, FakeOrigin, Response, Script, TestProxy};
 use tokio::time::{sleep, sleep_until, Instant};
@@ -37,7 +39,7 @@ fn breaker(extra: &[&'static str]) -> Vec<&'static str> {
 /// One backend answering `app`'s status, behind the breaker above.
 async fn one_backend(app: &Switch, extra: &[&'static str]) -> (FakeOrigin, TestProxy) {
     let origin = switched_origin(&Switch::new(200), app).await;
-    let proxy = Cfg::new()
+    let proxy = Conf::defaults()
         .backend(origin.addr())
         .breaker(&breaker(extra))
         .outlier(NO_OUTLIER)
@@ -124,7 +126,7 @@ async fn circuit_open_is_named_when_the_other_backends_are_out_for_health() {
     let app = Switch::new(500);
     let down = switched_origin(&Switch::new(503), &Switch::new(200)).await;
     let failing = switched_origin(&Switch::new(200), &app).await;
-    let proxy = Cfg::new()
+    let proxy = Conf::defaults()
         .backend(down.addr())
         .backend(failing.addr())
         .health(&[
@@ -193,7 +195,7 @@ fn tally(replies: &[Reply]) -> (usize, usize) {
 #[tokio::test]
 async fn max_requests_caps_requests_in_flight_and_refuses_the_rest_at_once() {
     let origin = slow_origin().await;
-    let proxy = Cfg::new()
+    let proxy = Conf::defaults()
         .backend(origin.addr())
         .breaker(&["max_requests = 5"])
         .outlier(NO_OUTLIER)
@@ -208,7 +210,7 @@ async fn max_requests_caps_requests_in_flight_and_refuses_the_rest_at_once() {
 #[tokio::test]
 async fn max_requests_per_backend_caps_each_backend() {
     let origins = [slow_origin().await, slow_origin().await];
-    let proxy = Cfg::new()
+    let proxy = Conf::defaults()
         .backend(origins[0].addr())
         .backend(origins[1].addr())
         .breaker(&["max_requests_per_backend = 5"])
@@ -232,7 +234,7 @@ async fn max_requests_per_backend_caps_each_backend() {
 async fn assert_streaming_bodies_hold_their_places(limit: &str) {
     let slow_body = Response::ok().body_delay(Duration::from_millis(500));
     let origin = FakeOrigin::start(Script::always(Action::Respond(slow_body))).await;
-    let proxy = Cfg::new()
+    let proxy = Conf::defaults()
         .backend(origin.addr())
         .breaker(&[limit])
         .outlier(NO_OUTLIER)

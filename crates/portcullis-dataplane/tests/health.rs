@@ -4,12 +4,14 @@
 //! `all_unhealthy` fails closed or open, and slow start ramps a returning backend.
 //! Everything is observed through traffic: which origin a request reached, and when.
 
+mod common;
 mod policy;
 
 use std::time::Duration;
 
+use common::Conf;
 use policy::{
-    app_requests, assert_generated, eventually, get_once, health_of, switched_origin, Cfg, Client,
+    app_requests, assert_generated, eventually, get_once, health_of, switched_origin, Client,
     Switch, NO_BREAKER, NO_OUTLIER, NO_RETRY,
 };
 use portcullis_test_support::{closed_port, FakeOrigin, Script};
@@ -81,7 +83,7 @@ async fn failing_healthz_takes_a_backend_out_in_time_and_passing_brings_it_back(
     let a = switched_origin(&health, &app).await;
     let b = switched_origin(&Switch::new(200), &app).await;
     let check = http_check(2, 2);
-    let proxy = Cfg::new()
+    let proxy = Conf::defaults()
         .backend(a.addr())
         .backend(b.addr())
         .health(&check)
@@ -133,7 +135,7 @@ async fn failing_healthz_takes_a_backend_out_in_time_and_passing_brings_it_back(
 #[tokio::test]
 async fn tcp_check_on_a_closed_port_keeps_that_backend_out() {
     let b = FakeOrigin::start(Script::ok()).await;
-    let proxy = Cfg::new()
+    let proxy = Conf::defaults()
         .backend(closed_port())
         .backend(b.addr())
         .health(&[
@@ -205,7 +207,7 @@ async fn ejection_gap(client: &mut Client, origin: &FakeOrigin, ejected: Instant
 async fn consecutive_503s_eject_and_the_second_ejection_lasts_twice_as_long() {
     let a = FakeOrigin::start(Script::status(503)).await;
     let b = FakeOrigin::start(Script::ok()).await;
-    let proxy = Cfg::new()
+    let proxy = Conf::defaults()
         .backend(a.addr())
         .backend(b.addr())
         .outlier(&[
@@ -257,7 +259,7 @@ async fn max_ejection_percent_leaves_a_failing_backend_in() {
     let good = FakeOrigin::start(Script::ok()).await;
     let proxy = failing
         .iter()
-        .fold(Cfg::new(), |cfg, o| cfg.backend(o.addr()))
+        .fold(Conf::defaults(), |conf, o| conf.backend(o.addr()))
         .backend(good.addr())
         .outlier(&[
             "consecutive_failures = 2",
@@ -304,7 +306,7 @@ async fn all_unhealthy(mode: &str) -> (FakeOrigin, FakeOrigin, portcullis_test_s
     let a = switched_origin(&health, &app).await;
     let b = switched_origin(&health, &app).await;
     let check = http_check(2, 2);
-    let proxy = Cfg::new()
+    let proxy = Conf::defaults()
         .backend(a.addr())
         .backend(b.addr())
         .cluster(&format!("all_unhealthy = \"{mode}\""))
@@ -369,7 +371,7 @@ async fn slow_start_ramps_a_returning_backend_to_its_full_share() {
     let a = switched_origin(&health, &app).await;
     let b = switched_origin(&Switch::new(200), &app).await;
     let check = http_check(1, 1);
-    let proxy = Cfg::new()
+    let proxy = Conf::defaults()
         .backend(a.addr())
         .backend(b.addr())
         .cluster("slow_start = \"2s\"")

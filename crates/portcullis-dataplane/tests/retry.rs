@@ -6,13 +6,15 @@
 //! for POST too, so the client never sees it. Outlier detection and breakers are off
 //! so every failure stays visible to the retry logic.
 
+mod common;
 mod policy;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use policy::{Cfg, Client, NO_BREAKER, NO_OUTLIER};
+use common::Conf;
+use policy::{Client, NO_BREAKER, NO_OUTLIER};
 use portcullis_breaker::BUDGET_WINDOW;
 use portcullis_test_support::{closed_port, Action, FakeOrigin, Script, TestProxy};
 use tokio::time::sleep;
@@ -22,7 +24,7 @@ const BODY: &[u8] = b"order=42&qty=1";
 #[tokio::test]
 async fn connect_failures_are_retried_on_another_backend() {
     let origin = FakeOrigin::start(Script::ok()).await;
-    let proxy = Cfg::new()
+    let proxy = Conf::defaults()
         .backend(closed_port())
         .backend(origin.addr())
         .outlier(NO_OUTLIER)
@@ -62,7 +64,7 @@ async fn three_failing(action: Action) -> ([FakeOrigin; 3], TestProxy) {
     ];
     let proxy = origins
         .iter()
-        .fold(Cfg::new(), |cfg, o| cfg.backend(o.addr()))
+        .fold(Conf::defaults(), |conf, o| conf.backend(o.addr()))
         .outlier(NO_OUTLIER)
         .breaker(NO_BREAKER)
         .retry(&["attempts = 2"])
@@ -130,7 +132,7 @@ async fn all_failing(n: usize, retry: &[&str]) -> usize {
         FakeOrigin::start(Script::status(503)).await,
         FakeOrigin::start(Script::status(503)).await,
     ];
-    let proxy = Cfg::new()
+    let proxy = Conf::defaults()
         .backend(origins[0].addr())
         .backend(origins[1].addr())
         .outlier(NO_OUTLIER)
@@ -228,7 +230,7 @@ async fn the_keep_alive_race_is_retried_for_get_and_post_without_client_errors()
     .drop_reused_after_idle(Duration::from_millis(100));
     let origin = FakeOrigin::start(script).await;
     // Every other key at its default: breaker, outlier detection and retries as shipped.
-    let proxy = Cfg::new().backend(origin.addr()).start().await;
+    let proxy = Conf::defaults().backend(origin.addr()).start().await;
     let mut client = Client::new(proxy.addr());
     let n = 16;
     stale_pool_requests(&mut client, n, Duration::from_millis(200)).await;

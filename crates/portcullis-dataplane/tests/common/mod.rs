@@ -23,18 +23,29 @@ pub const T: Duration = Duration::from_secs(10);
 pub const GET_APP: &[u8] = b"GET /app HTTP/1.1\r\nHost: shop.test\r\n\r\n";
 
 /// The config a test runs: `[server]`, `[[listeners]]` and `[clusters.app]` keys are
-/// added line by line; the route `/app` → `app` is always there.
+/// added line by line, policy sections (`health_check`, `outlier_detection`,
+/// `circuit_breaker`, `retry`) whole; the route `/app` → `app` is always there.
 #[derive(Debug, Default, Clone)]
 pub struct Conf {
     server: Vec<String>,
     listener: Vec<String>,
     cluster: Vec<String>,
     backends: Vec<(String, u32)>,
+    sections: Vec<(&'static str, Vec<String>)>,
 }
 
 impl Conf {
-    /// No backends yet, every key at its default.
+    /// One attempt and no passive ejection: these tests see each cause as it happens;
+    /// retries and ejection have tests of their own. Either section can be rewritten.
     pub fn new() -> Self {
+        Self::defaults()
+            .retry(&["attempts = 0"])
+            .outlier(&["consecutive_failures = 0"])
+    }
+
+    /// Nothing turned off behind a test's back: a policy section the test does not
+    /// write keeps the SPEC's defaults (outlier detection on, two retries).
+    pub fn defaults() -> Self {
         Self::default()
     }
 
@@ -77,6 +88,34 @@ impl Conf {
         lines.iter().fold(self, |conf, line| conf.cluster(line))
     }
 
+    /// Writes `[clusters.app.health_check]` with these lines.
+    pub fn health<S: AsRef<str>>(self, lines: &[S]) -> Self {
+        self.section("health_check", lines)
+    }
+
+    /// Writes `[clusters.app.outlier_detection]` with these lines.
+    pub fn outlier<S: AsRef<str>>(self, lines: &[S]) -> Self {
+        self.section("outlier_detection", lines)
+    }
+
+    /// Writes `[clusters.app.circuit_breaker]` with these lines.
+    pub fn breaker<S: AsRef<str>>(self, lines: &[S]) -> Self {
+        self.section("circuit_breaker", lines)
+    }
+
+    /// Writes `[clusters.app.retry]` with these lines.
+    pub fn retry<S: AsRef<str>>(self, lines: &[S]) -> Self {
+        self.section("retry", lines)
+    }
+
+    /// Writes section `name` with `lines`, in place of any written before.
+    fn section<S: AsRef<str>>(mut self, name: &'static str, lines: &[S]) -> Self {
+        let lines = lines.iter().map(|l| l.as_ref().to_owned()).collect();
+        self.sections.retain(|(written, _)| *written != name);
+        self.sections.push((name, lines));
+        self
+    }
+
     /// The TOML text.
     pub fn render(&self) -> String {
         let backends: Vec<String> = self
@@ -84,20 +123,20 @@ impl Conf {
             .iter()
             .map(|(address, weight)| format!("{{ address = \"{address}\", weight = {weight} }}"))
             .collect();
-        format!(
+        let mut text = format!(
             "[server]\n{server}\n\
              [[listeners]]\nname = \"web\"\naddress = \"127.0.0.1:0\"\n{listener}\n\
              [[routes]]\npath_prefix = \"/app\"\ncluster = \"app\"\n\
-             [clusters.app]\nbackends = [{backends}]\n{cluster}\n\
-             # One attempt and no passive ejection: these tests see each cause as it\n\
-             # happens; retries and ejection have tests of their own.\n\
-             [clusters.app.retry]\nattempts = 0\n\
-             [clusters.app.outlier_detection]\nconsecutive_failures = 0\n",
+             [clusters.app]\nbackends = [{backends}]\n{cluster}\n",
             server = self.server.join("\n"),
             listener = self.listener.join("\n"),
             backends = backends.join(", "),
             cluster = self.cluster.join("\n"),
-        )
+        );
+        for (name, lines) in &self.sections {
+            text.push_str(&format!("[clusters.app.{name}]\n{}\n", lines.join("\n")));
+        }
+        text
     }
 
     /// Starts the real data plane with this config.

@@ -1,10 +1,7 @@
-//! Shared pieces of the health, breaker and retry integration tests: a config builder
-//! whose policy sections (`health_check`, `outlier_detection`, `circuit_breaker`,
-//! `retry`) are written out explicitly by each test, origins whose answer a test can
-//! switch while they run, and a keep-alive client that times each exchange.
-//!
-//! Unlike `common::Conf`, nothing is turned off behind a test's back: a section a test
-//! does not write keeps the SPEC's defaults (outlier detection on, two retries).
+//! Shared pieces of the health, breaker and retry integration tests: origins whose
+//! answer a test can switch while they run, and a keep-alive client that times each
+//! exchange. Their configs start from `common::Conf::defaults()`, which turns nothing
+//! off behind a test's back.
 
 // Each test file uses a different subset of these helpers.
 #![allow(dead_code)]
@@ -22,9 +19,7 @@ use portcullis_test_support::{Action, FakeOrigin, Response, Script, TestProxy};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-/// Per-exchange timeout of the client: generous, so a slow debug build on a busy
-/// machine does not fail a test that is not about time.
-pub const T: Duration = Duration::from_secs(10);
+use crate::common::T;
 
 /// Outlier detection off, so a breaker or retry test sees only its own mechanism.
 pub const NO_OUTLIER: &[&str] = &["consecutive_failures = 0"];
@@ -32,90 +27,6 @@ pub const NO_OUTLIER: &[&str] = &["consecutive_failures = 0"];
 pub const NO_BREAKER: &[&str] = &["min_requests = 1000000"];
 /// No retries: each request is exactly one attempt.
 pub const NO_RETRY: &[&str] = &["attempts = 0"];
-
-/// The config a test runs: one listener, the route `/app` → cluster `app`, the
-/// backends, `[clusters.app]` lines and whichever policy sections the test writes.
-#[derive(Debug, Default, Clone)]
-pub struct Cfg {
-    backends: Vec<(String, u32)>,
-    cluster: Vec<String>,
-    sections: Vec<(&'static str, Vec<String>)>,
-}
-
-impl Cfg {
-    /// No backends, no sections.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Adds a backend of weight 1.
-    pub fn backend(self, address: SocketAddr) -> Self {
-        self.weighted(address, 1)
-    }
-
-    /// Adds a backend with `weight`.
-    pub fn weighted(mut self, address: SocketAddr, weight: u32) -> Self {
-        self.backends.push((address.to_string(), weight));
-        self
-    }
-
-    /// Adds a `[clusters.app]` line, e.g. `all_unhealthy = "fail_open"`.
-    pub fn cluster(mut self, line: &str) -> Self {
-        self.cluster.push(line.to_owned());
-        self
-    }
-
-    /// Writes `[clusters.app.health_check]` with these lines.
-    pub fn health<S: AsRef<str>>(self, lines: &[S]) -> Self {
-        self.section("health_check", lines)
-    }
-
-    /// Writes `[clusters.app.outlier_detection]` with these lines.
-    pub fn outlier<S: AsRef<str>>(self, lines: &[S]) -> Self {
-        self.section("outlier_detection", lines)
-    }
-
-    /// Writes `[clusters.app.circuit_breaker]` with these lines.
-    pub fn breaker<S: AsRef<str>>(self, lines: &[S]) -> Self {
-        self.section("circuit_breaker", lines)
-    }
-
-    /// Writes `[clusters.app.retry]` with these lines.
-    pub fn retry<S: AsRef<str>>(self, lines: &[S]) -> Self {
-        self.section("retry", lines)
-    }
-
-    fn section<S: AsRef<str>>(mut self, name: &'static str, lines: &[S]) -> Self {
-        let lines = lines.iter().map(|l| l.as_ref().to_owned()).collect();
-        self.sections.push((name, lines));
-        self
-    }
-
-    /// The TOML text.
-    pub fn render(&self) -> String {
-        let backends: Vec<String> = self
-            .backends
-            .iter()
-            .map(|(address, weight)| format!("{{ address = \"{address}\", weight = {weight} }}"))
-            .collect();
-        let mut text = format!(
-            "[[listeners]]\nname = \"web\"\naddress = \"127.0.0.1:0\"\n\
-             [[routes]]\npath_prefix = \"/app\"\ncluster = \"app\"\n\
-             [clusters.app]\nbackends = [{}]\n{}\n",
-            backends.join(", "),
-            self.cluster.join("\n"),
-        );
-        for (name, lines) in &self.sections {
-            text.push_str(&format!("[clusters.app.{name}]\n{}\n", lines.join("\n")));
-        }
-        text
-    }
-
-    /// Starts the real data plane with this config.
-    pub async fn start(&self) -> TestProxy {
-        TestProxy::start(&self.render()).await
-    }
-}
 
 /// A status an origin answers with, switchable while it runs.
 #[derive(Debug, Clone)]
