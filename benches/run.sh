@@ -2,7 +2,7 @@
 # Portcullis against nginx and HAProxy with wrk, side by side on loopback: one command.
 #
 # Usage (as root, from anywhere):
-#   benches/run.sh                  # the full comparison: 1 and 2 workers, 5 rounds of 10 s
+#   benches/run.sh                  # the full comparison: 1 and 2 workers, 9 rounds of 6 s
 #   benches/run.sh --rounds 1 --duration 2 --idle 500 --warmup 0   # a quick smoke run
 #   PORTCULLIS_BIN=/path/to/portcullis benches/run.sh   # skip the build, use this binary
 #
@@ -16,7 +16,7 @@
 #      writes benches/results/<timestamp>.json, latest.json, latest.md and latest.svg.
 #
 # Every other argument goes to compare.py (see `python3 benches/compare.py --help`):
-#   --workers 1,2  --rounds 5  --duration 10  --warmup 3  --connections 64  --threads 1
+#   --workers 1,2  --rounds 9  --duration 6  --warmup 3  --connections 64  --threads 1
 #   --idle 5000  --origin-workers 1  --label TEXT
 #
 # The figures are only as quiet as the machine: stop other builds and tests first.
