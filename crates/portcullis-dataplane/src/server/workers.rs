@@ -216,6 +216,7 @@ mod tests {
         let workers = Workers::start(allowed.len()).unwrap();
         let seen = cpus_of_each_worker(&workers);
         if allowed.len() == 1 {
+            // One CPU: one worker, left where it is.
             assert_eq!(seen, vec![allowed]);
             return;
         }
