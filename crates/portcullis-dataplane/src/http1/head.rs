@@ -276,6 +276,9 @@ mod tests {
             "[::1]",
             "a-b_c~d",
             "h:",
+            "h:65535",
+            "a%20b",
+            "[fe80::1%25eth0]:80",
         ];
         for host in valid {
             assert!(is_valid_host(host.as_bytes()), "{host}");
@@ -290,6 +293,11 @@ mod tests {
             "[::1]x",
             "h:8x",
             "a:b:c",
+            "h:65536",
+            "h:123456",
+            "%",
+            "a%2",
+            "a%zz",
         ];
         for host in invalid {
             assert!(!is_valid_host(host.as_bytes()), "{host}");
