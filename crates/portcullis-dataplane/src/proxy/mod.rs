@@ -180,10 +180,9 @@ pub(crate) fn count_generated(
 /// never allocated.
 fn relayed(
     snapshot: &Snapshot,
-    response: Response<PooledBody>,
+    mut response: Response<PooledBody>,
     request_id: &HeaderValue,
 ) -> Response<ResponseBody> {
-    let mut response = response;
     response.body_mut().echo_request_id(request_id.clone());
     if snapshot.proxy_status == ProxyStatusMode::Always {
         let status = response.status().as_u16();

@@ -122,10 +122,11 @@ fn parse(conn: &mut UpstreamConn, method: &Method) -> Result<Option<Head>, Upstr
     // RFC 9110 §8.6: only these may state a length for a body they do not carry.
     let declares_length = (method == Method::HEAD || status == StatusCode::NOT_MODIFIED)
         && said.transfer_encoding.is_none();
-    let declared = declares_length
-        .then_some(said.content_length.ok())
+    let declared = said
+        .content_length
+        .ok()
         .flatten()
-        .flatten();
+        .filter(|_| declares_length);
     let fields = origin_fields::keep(conn.buf.split_to(len), &spans, &said, declared);
     Ok(Some(Head {
         status,
