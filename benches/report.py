@@ -20,6 +20,15 @@ PANELS = [
      "{:.1f}"),
 ]
 
+# Portcullis's performance goals: (summary key, what it measures, bound, higher is better).
+# Ratios are to the best peer; the idle memory bound is absolute.
+GOALS = [
+    ("rps_vs_best_peer", "req/s", 1.0, True),
+    ("cpu_ms_per_1k_vs_best_peer", "CPU per request", 1.0, False),
+    ("p99_ms_vs_best_peer", "p99", 1.25, False),
+    ("kib_per_idle_connection", "KiB per idle connection", 4.0, False),
+]
+
 
 def fmt(value, pattern):
     return "n/a" if value is None else pattern.format(value)
@@ -83,7 +92,28 @@ def markdown(doc):
             f"{memory_cell(r)} | "
             f"{memory_ratio(r)} |"
         )
+    lines.append("")
+    lines.extend(f"- {line}" for line in goal_lines(doc["summary"]))
     return "\n".join(lines) + "\n"
+
+
+def goal_lines(rows):
+    """Per worker count, whether Portcullis met every goal, each value beside its bound
+    with three decimals: a ratio printed as 1.00× may be just below 1."""
+    out = []
+    for row in (r for r in rows if r["proxy"] == "portcullis"):
+        checks = []
+        for key, name, bound, higher in GOALS:
+            value = row.get(key)
+            met = value is not None and (value >= bound if higher else value <= bound)
+            unit = "" if key.startswith("kib") else "×"
+            shown = "n/a" if value is None else f"{value:.3f}{unit}"
+            checks.append((met, f"{name} {shown} ({'≥' if higher else '≤'} {bound}{unit})"))
+        missed = [text for met, text in checks if not met]
+        verdict = "every goal met" if not missed else f"missed: {'; '.join(missed)}"
+        listed = ", ".join(text for _, text in checks)
+        out.append(f"Goals at {row['workers']} worker(s): {verdict} — {listed}.")
+    return out
 
 
 def svg(doc):

@@ -21,6 +21,9 @@ fi
 cargo build --locked -p portcullis
 PORTCULLIS_BIN="$PWD/target/debug/portcullis" deploy/test.sh --install
 
+# The benchmark report's own checks (its goal verdict).
+python3 -m unittest discover -s benches -p 'test_*.py'
+
 # Every test of the workspace; the last line sums up all of cargo's result lines.
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
