@@ -10,7 +10,10 @@
 //!   [`Ticket`]s.
 //! - `limit`: [`ConcurrencyLimit`] and its [`LimitGuard`].
 //! - `budget`: [`RetryBudget`]; `cause`: [`RetryCause`].
-//! - `window`: the lock-free rolling window both breakers and budgets count in.
+//! - `window`: the lock-free rolling window both breakers and budgets count in;
+//!   `sharded`: that window split by thread, for what every request adds to.
+//! - [`per_thread`]: one copy of a value per thread slot, which the data plane's
+//!   per-worker state uses too.
 //! - `clock`: `tokio::time` instants as integers, so tests can pause time.
 //! - [`names`]: the metric names and label values.
 
@@ -20,6 +23,7 @@ mod cause;
 mod clock;
 mod limit;
 pub mod names;
+pub mod per_thread;
 mod sharded;
 mod window;
 
@@ -27,4 +31,3 @@ pub use breaker::{Breaker, BreakerState, Ticket};
 pub use budget::{RetryBudget, BUDGET_WINDOW};
 pub use cause::RetryCause;
 pub use limit::{ConcurrencyLimit, LimitGuard};
-pub use sharded::pin_thread_shard;

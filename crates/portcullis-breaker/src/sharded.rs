@@ -4,39 +4,33 @@
 //! writes. Here a thread adds to a copy of its own, alone on its cache lines, and a
 //! reader sums the copies: reading is the rare part (a failure, a retry).
 
-use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
+use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 use std::time::Duration;
 
+use crate::per_thread::PerThread;
 use crate::window::{Counts, Window, BUCKETS};
 
 /// See the module documentation.
 #[derive(Debug)]
 pub(crate) struct ShardedWindow {
-    shards: Box<[Shard]>,
+    shards: PerThread<Window>,
     /// The latest epoch an event was added in (0: none yet): lets a reader skip
     /// summing a window that cannot hold any. Written only with an event.
     last_event: AtomicU64,
 }
 
-/// A window alone on its cache lines.
-#[derive(Debug)]
-#[repr(align(128))]
-struct Shard(Window);
-
 impl ShardedWindow {
-    /// Empty, one copy per CPU.
+    /// Empty, one copy per thread slot.
     pub(crate) fn new(span: Duration) -> Self {
-        let shards = std::thread::available_parallelism().map_or(1, |n| n.get().clamp(1, 64));
         Self {
-            shards: (0..shards).map(|_| Shard(Window::new(span))).collect(),
+            shards: PerThread::new_with(|| Window::new(span)),
             last_event: AtomicU64::new(0),
         }
     }
 
     /// Records `delta` at time `nanos` in the calling thread's copy.
     pub(crate) fn add(&self, nanos: u64, delta: Counts) {
-        let shard = &self.shards[shard_of_this_thread() % self.shards.len()].0;
+        let shard = self.shards.mine();
         shard.add(nanos, delta);
         if delta.events > 0 {
             self.last_event.fetch_max(shard.epoch(nanos), SeqCst);
@@ -45,7 +39,7 @@ impl ShardedWindow {
 
     /// The sums over every copy of the window that ends at `nanos`.
     pub(crate) fn totals(&self, nanos: u64) -> Counts {
-        let sums = self.shards.iter().map(|shard| shard.0.totals(nanos));
+        let sums = self.shards.iter().map(|shard| shard.totals(nanos));
         sums.fold(Counts::default(), Counts::plus)
     }
 
@@ -58,40 +52,14 @@ impl ShardedWindow {
     /// load sees the note or that sum sees this caller's sample.
     pub(crate) fn may_hold_events(&self, nanos: u64) -> bool {
         let last = self.last_event.load(SeqCst);
-        let now = self.shards[0].0.epoch(nanos);
+        let now = self.shards.mine().epoch(nanos);
         last != 0 && now.saturating_sub(last) < BUCKETS as u64
     }
 
     /// Forgets every sample.
     pub(crate) fn clear(&self) {
-        for shard in self.shards.iter() {
-            shard.0.clear();
-        }
+        self.shards.iter().for_each(Window::clear);
     }
-}
-
-thread_local! {
-    /// This thread's copy, once known.
-    static SHARD: Cell<Option<usize>> = const { Cell::new(None) };
-}
-
-/// Makes the calling thread record into copy `index` (modulo the copies there are):
-/// each worker thread calls it with its own index, so no two workers share a copy.
-pub fn pin_thread_shard(index: usize) {
-    SHARD.with(|shard| shard.set(Some(index)));
-}
-
-/// The calling thread's copy: its pinned one, else the next in turn.
-fn shard_of_this_thread() -> usize {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    SHARD.with(|shard| match shard.get() {
-        Some(index) => index,
-        None => {
-            let index = NEXT.fetch_add(1, Relaxed);
-            shard.set(Some(index));
-            index
-        }
-    })
 }
 
 #[cfg(test)]

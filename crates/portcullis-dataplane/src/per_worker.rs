@@ -1,51 +1,14 @@
-//! State kept once per worker, each copy alone on its cache lines (two, for
-//! adjacent-line prefetch): what one worker writes on every request then never pulls
-//! a line away from another worker's core. Readers that need the whole sum the copies.
+//! Counts kept once per worker (see `portcullis_breaker::per_thread`, which decides
+//! which copy a thread writes): what one worker writes on every request then never
+//! pulls a cache line away from another worker's core.
 
 use std::sync::atomic::{AtomicIsize, Ordering::Relaxed};
-use std::sync::OnceLock;
 
-/// A value alone on its cache lines.
-#[derive(Debug, Default)]
-#[repr(align(128))]
-pub(crate) struct Padded<T>(pub T);
-
-/// One `T` per worker slot.
-#[derive(Debug)]
-pub(crate) struct PerWorker<T>(Box<[Padded<T>]>);
-
-impl<T: Default> Default for PerWorker<T> {
-    fn default() -> Self {
-        Self::new_with(T::default)
-    }
-}
-
-impl<T> PerWorker<T> {
-    pub(crate) fn new_with(mut make: impl FnMut() -> T) -> Self {
-        Self((0..slots()).map(|_| Padded(make())).collect())
-    }
-
-    /// The calling worker's copy.
-    pub(crate) fn mine(&self) -> &T {
-        &self.0[crate::server::current_worker() % self.0.len()].0
-    }
-
-    /// Every worker's copy.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &T> {
-        self.0.iter().map(|slot| &slot.0)
-    }
-}
-
-/// Slots per value: one per CPU, as workers default to one per CPU. A worker whose
-/// index is beyond shares a slot, which stays correct, only slower.
-fn slots() -> usize {
-    static SLOTS: OnceLock<usize> = OnceLock::new();
-    *SLOTS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get().clamp(1, 64)))
-}
+use portcullis_breaker::per_thread::PerThread;
 
 /// A count that goes up and down (requests in flight), kept per worker.
 #[derive(Debug, Default)]
-pub(crate) struct UpDown(PerWorker<AtomicIsize>);
+pub(crate) struct UpDown(PerThread<AtomicIsize>);
 
 impl UpDown {
     pub(crate) fn up(&self) {

@@ -9,8 +9,9 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use portcullis_breaker::per_thread::PerThread;
+
 use super::{scan, Candidate, Select, SelectKey};
-use crate::per_worker::PerWorker;
 
 /// Build-time work bound: one period costs `period × backends` steps.
 const MAX_BUILD_STEPS: u64 = 16_000_000;
@@ -19,7 +20,7 @@ const MAX_BUILD_STEPS: u64 = 16_000_000;
 #[derive(Debug)]
 pub(crate) struct SmoothRoundRobin {
     sequence: Vec<u32>,
-    cursors: PerWorker<AtomicUsize>,
+    cursors: PerThread<AtomicUsize>,
 }
 
 impl SmoothRoundRobin {
@@ -27,7 +28,7 @@ impl SmoothRoundRobin {
         let sequence = smooth_sequence(&reduce(weights));
         let start = || AtomicUsize::new(fastrand::usize(..sequence.len().max(1)));
         Self {
-            cursors: PerWorker::new_with(start),
+            cursors: PerThread::new_with(start),
             sequence,
         }
     }

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::per_worker::PerWorker;
+use portcullis_breaker::per_thread::PerThread;
 
 /// Upper bounds of the latency buckets, in nanoseconds: the SPEC's buckets, from
 /// 0.5 ms (a pooled request on loopback) to 30 s (the default `response_timeout`).
@@ -43,7 +43,7 @@ pub fn duration_buckets() -> impl Iterator<Item = f64> {
 
 /// A monotonic counter.
 #[derive(Debug)]
-pub(crate) struct Counter(PerWorker<AtomicU64>);
+pub(crate) struct Counter(PerThread<AtomicU64>);
 
 impl Default for Counter {
     fn default() -> Self {
@@ -54,7 +54,7 @@ impl Default for Counter {
 impl Counter {
     /// A counter of its own, not rendered (see [`counter`] for a registered one).
     pub(crate) fn new() -> Self {
-        Self(PerWorker::default())
+        Self(PerThread::default())
     }
 
     pub(crate) fn increment(&self) {
@@ -76,7 +76,7 @@ struct HistogramSlot {
 
 /// A latency histogram with the SPEC's buckets.
 #[derive(Debug)]
-pub(crate) struct Histogram(PerWorker<HistogramSlot>);
+pub(crate) struct Histogram(PerThread<HistogramSlot>);
 
 /// What a histogram holds, summed over workers; bucket counts are not cumulative.
 struct HistogramTotals {
@@ -86,7 +86,7 @@ struct HistogramTotals {
 
 impl Histogram {
     fn new() -> Self {
-        Self(PerWorker::default())
+        Self(PerThread::default())
     }
 
     pub(crate) fn record(&self, took: Duration) {

@@ -12,23 +12,17 @@
 //! a container given two CPUs' worth of quota on a larger machine does not pile them
 //! onto two CPUs.
 
-use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use portcullis_breaker::per_thread::{self, Padded};
 use tokio::runtime::Handle;
 use tokio_util::sync::CancellationToken;
 
-use crate::per_worker::Padded;
-
-thread_local! {
-    /// This thread's worker index; 0 on threads that are not workers.
-    static WORKER: Cell<usize> = const { Cell::new(0) };
-}
-
-/// The index of the worker running the caller (0 elsewhere).
+/// The index of the worker running the caller; on other threads, a slot of their own
+/// (see `portcullis_breaker::per_thread`). Take it modulo what it indexes.
 pub(crate) fn current() -> usize {
-    WORKER.with(Cell::get)
+    per_thread::thread_slot()
 }
 
 /// The worker threads. Dropping this stops them once their tasks are abandoned.
@@ -60,8 +54,7 @@ impl Workers {
                             tracing::debug!(worker = index, cpu = cpu.id, "cannot pin worker");
                         }
                     }
-                    WORKER.with(|w| w.set(index));
-                    portcullis_breaker::pin_thread_shard(index);
+                    per_thread::pin_thread(index);
                     runtime.block_on(done.cancelled());
                 })?;
         }
