@@ -36,18 +36,13 @@ pub struct RawResponse {
 impl RawResponse {
     /// The first value of header `name` (case-insensitive), if present.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.header_all(name).first().copied()
     }
 
     /// Every value of header `name` (case-insensitive), in order.
     pub fn header_all(&self, name: &str) -> Vec<&str> {
-        let named = self
-            .headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name));
+        let named = self.headers.iter();
+        let named = named.filter(|(n, _)| n.eq_ignore_ascii_case(name));
         named.map(|(_, v)| v.as_str()).collect()
     }
 
