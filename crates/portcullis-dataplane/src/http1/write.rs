@@ -14,6 +14,7 @@ use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use crate::access_log::LoggedBody;
 use crate::fields::{bodiless, put_field};
+use crate::headers::X_REQUEST_ID;
 
 /// What the request that is being answered asked for.
 #[derive(Debug, Clone, Copy)]
@@ -163,7 +164,7 @@ fn encode_head(
     if let Some(origin) = origin {
         head.extend_from_slice(origin.as_bytes());
         if let Some(id) = origin.request_id() {
-            put_field(head, b"x-request-id", id.as_bytes());
+            put_field(head, X_REQUEST_ID.as_str().as_bytes(), id.as_bytes());
         }
     }
     for (name, value) in response.headers() {
