@@ -20,13 +20,13 @@ PANELS = [
      "{:.1f}"),
 ]
 
-# Portcullis's performance goals: (summary key, what it measures, bound, higher is better).
-# Ratios are to the best peer; the idle memory bound is absolute.
+# Portcullis's performance goals: (summary key, what it measures, bound, unit, higher is
+# better). Ratios are to the best peer; the idle memory bound is absolute.
 GOALS = [
-    ("rps_vs_best_peer", "req/s", 1.0, True),
-    ("cpu_ms_per_1k_vs_best_peer", "CPU per request", 1.0, False),
-    ("p99_ms_vs_best_peer", "p99", 1.25, False),
-    ("kib_per_idle_connection", "KiB per idle connection", 4.0, False),
+    ("rps_vs_best_peer", "req/s", 1.0, "×", True),
+    ("cpu_ms_per_1k_vs_best_peer", "CPU per request", 1.0, "×", False),
+    ("p99_ms_vs_best_peer", "p99", 1.25, "×", False),
+    ("kib_per_idle_connection", "KiB per idle connection", 4.0, "", False),
 ]
 
 
@@ -103,10 +103,9 @@ def goal_lines(rows):
     out = []
     for row in (r for r in rows if r["proxy"] == "portcullis"):
         checks = []
-        for key, name, bound, higher in GOALS:
+        for key, name, bound, unit, higher in GOALS:
             value = row.get(key)
             met = value is not None and (value >= bound if higher else value <= bound)
-            unit = "" if key.startswith("kib") else "×"
             shown = "n/a" if value is None else f"{value:.3f}{unit}"
             checks.append((met, f"{name} {shown} ({'≥' if higher else '≤'} {bound}{unit})"))
         missed = [text for met, text in checks if not met]
