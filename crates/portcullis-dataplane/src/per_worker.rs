@@ -46,4 +46,31 @@ mod tests {
         count.0.iter().last().unwrap().fetch_sub(5, Relaxed);
         assert_eq!(count.get(), 0, "never below zero");
     }
+
+    /// Runs `f` on a thread pinned as worker `index`.
+    fn on_worker(index: usize, f: impl FnOnce() + Send) {
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                portcullis_breaker::per_thread::pin_thread(index);
+                f();
+            });
+        });
+    }
+
+    #[test]
+    fn here_is_the_calling_workers_own_count() {
+        let count = UpDown::default();
+        // With one CPU there is one copy, which both workers share.
+        let shared = count.0.iter().count() == 1;
+        on_worker(0, || {
+            count.up();
+            count.up();
+        });
+        on_worker(1, || {
+            count.up();
+            assert_eq!(count.here(), if shared { 3 } else { 1 });
+        });
+        on_worker(0, || assert_eq!(count.here(), if shared { 3 } else { 2 }));
+        assert_eq!(count.get(), 3, "the sum is every worker's");
+    }
 }
